@@ -1,0 +1,441 @@
+//! The WebCall signaling protocol: every message the calling client and the signaling server
+//! exchange over the WebSocket at `/ws`, as serde types.
+//!
+//! One definition, used by both sides, so that the two can never disagree about a field. Frames
+//! are JSON text, one message per frame, internally tagged by `"type"`:
+//!
+//! ```json
+//! {"type":"login","user_id":"alice","user_sig":"...","sdk_app_id":1400000000}
+//! ```
+//!
+//! # A call, message by message
+//!
+//! 1. The caller sends [`ClientMsg::Invite`] with a request number of its own choosing. The server
+//!    answers [`ServerMsg::CallCreated`] with the same `req` and the call's ID (a UUID v4), and
+//!    rings the callee with [`ServerMsg::Invited`].
+//! 2. The caller sends its SDP offer and ICE candidates as [`ClientMsg::Signal`]s at once. The
+//!    server holds them in the call record until the callee accepts and then delivers them, in
+//!    order, to the device that accepted.
+//! 3. The callee sends [`ClientMsg::Accept`]; the server tells the caller [`ServerMsg::Accepted`]
+//!    and delivers the held offer. The callee answers with a [`ClientMsg::Signal`].
+//! 4. Either party ends the call ([`ClientMsg::Cancel`], [`ClientMsg::Reject`],
+//!    [`ClientMsg::Hangup`]) or the server does (busy, ring timeout). Every call ends with exactly
+//!    one [`ServerMsg::CallEnded`], sent to both parties, whose [`Outcome`] says why.
+//!
+//! The server decides every outcome; clients only ask.
+//!
+//! No tokio and no web-sys here: this crate compiles for the server and for wasm alike.
+
+use serde::{Deserialize, Serialize};
+
+/// A user's ID: 1 to 32 characters of `A-Z a-z 0-9 _ -`. Validate with [`validate_user_id`].
+pub type UserId = String;
+
+/// A call's ID as the server issued it: a UUID v4 in its hyphenated text form.
+pub type CallId = String;
+
+/// The longest user ID, in characters.
+pub const MAX_USER_ID_LEN: usize = 32;
+
+/// The ring timeout the server applies when `Invite` names none, in seconds.
+pub const DEFAULT_RING_TIMEOUT_SECS: u32 = 30;
+
+/// The longest ring timeout a caller may ask for, in seconds.
+pub const MAX_RING_TIMEOUT_SECS: u32 = 120;
+
+/// Why a user ID is not acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserIdError {
+    /// The ID is empty.
+    Empty,
+    /// The ID is longer than [`MAX_USER_ID_LEN`].
+    TooLong,
+    /// The ID holds a character outside `A-Z a-z 0-9 _ -`.
+    BadCharacter,
+}
+
+impl std::fmt::Display for UserIdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UserIdError::Empty => "user ID is empty",
+            UserIdError::TooLong => "user ID is longer than 32 characters",
+            UserIdError::BadCharacter => "user ID may only hold A-Z, a-z, 0-9, _ and -",
+        })
+    }
+}
+
+impl std::error::Error for UserIdError {}
+
+/// Checks that `id` is a valid user ID: 1 to 32 characters of `A-Z a-z 0-9 _ -`.
+pub fn validate_user_id(id: &str) -> Result<(), UserIdError> {
+    if id.is_empty() {
+        return Err(UserIdError::Empty);
+    }
+    if id.len() > MAX_USER_ID_LEN {
+        return Err(UserIdError::TooLong);
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(UserIdError::BadCharacter);
+    }
+    Ok(())
+}
+
+/// The kind of call. WebCall carries voice; video is named so that a TRTCCalling app ports
+/// unchanged, and the server refuses it with [`ErrorCode::Unsupported`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CallType {
+    /// A voice call (TRTCCalling's `CALL_TYPE.AUDIO_CALL`, 1).
+    #[default]
+    Audio,
+    /// A video call (TRTCCalling's `CALL_TYPE.VIDEO_CALL`, 2). Not supported yet.
+    Video,
+}
+
+/// WebRTC negotiation payloads, relayed by the server untouched between the two parties of a
+/// call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// An SDP offer.
+    Offer { sdp: String },
+    /// An SDP answer.
+    Answer { sdp: String },
+    /// A trickled ICE candidate, as `RTCIceCandidateInit`.
+    Ice {
+        candidate: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_mid: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_m_line_index: Option<u16>,
+    },
+}
+
+/// A STUN or TURN server for `RTCPeerConnection`'s `iceServers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `stun:` / `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN username, when the server needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential, when the server needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// A message from a client to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Authenticate this connection. Must be the first message; a connection that has not logged
+    /// in within a few seconds is closed.
+    Login {
+        user_id: UserId,
+        user_sig: String,
+        sdk_app_id: u32,
+    },
+    /// Call `callee`. `req` is echoed in [`ServerMsg::CallCreated`] or [`ServerMsg::Error`].
+    Invite {
+        req: u32,
+        callee: UserId,
+        #[serde(default)]
+        call_type: CallType,
+        /// Ring timeout in seconds; the server's default when absent, capped at
+        /// [`MAX_RING_TIMEOUT_SECS`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_secs: Option<u32>,
+    },
+    /// The callee accepts a ringing call.
+    Accept { call_id: CallId },
+    /// The callee rejects a ringing call.
+    Reject { call_id: CallId },
+    /// The caller withdraws a call that is still ringing.
+    Cancel { call_id: CallId },
+    /// Either party ends an accepted call.
+    Hangup { call_id: CallId },
+    /// WebRTC negotiation for the other party of `call_id`.
+    Signal { call_id: CallId, signal: Signal },
+    /// Keep-alive; answered with [`ServerMsg::Pong`].
+    Ping,
+}
+
+/// A message from the server to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Login succeeded.
+    LoggedIn {
+        user_id: UserId,
+        /// ICE servers for this user's peer connections (TURN credentials included).
+        #[serde(default)]
+        ice_servers: Vec<IceServer>,
+    },
+    /// The caller's `Invite` created a call; the callee is being rung.
+    CallCreated {
+        req: u32,
+        call_id: CallId,
+        callee: UserId,
+    },
+    /// Someone is calling this user.
+    Invited {
+        call_id: CallId,
+        caller: UserId,
+        call_type: CallType,
+        /// How long the call rings before the server gives up, in seconds.
+        timeout_secs: u32,
+    },
+    /// The callee accepted: the call is now active.
+    Accepted { call_id: CallId },
+    /// WebRTC negotiation from the other party of `call_id`.
+    Signal { call_id: CallId, signal: Signal },
+    /// The call is over, for the reason given. Sent once per call to each party.
+    CallEnded { call_id: CallId, outcome: Outcome },
+    /// A request failed. `req` names the `Invite` it answers, when it answers one.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u32>,
+    },
+    /// Answer to [`ClientMsg::Ping`].
+    Pong,
+}
+
+/// How a call ended. Every call ends with exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The callee rejected the call.
+    Rejected,
+    /// The callee was already in a call or ringing for another.
+    Busy,
+    /// Nobody answered within the ring timeout.
+    NoAnswer,
+    /// The caller withdrew the call while it rang.
+    Cancelled,
+    /// An accepted call was hung up by `by` after `duration_secs` seconds.
+    HungUp { by: UserId, duration_secs: u64 },
+    /// The call could not go on: a party's connection went away, for example.
+    Failed { message: String },
+}
+
+/// Error codes carried by [`ServerMsg::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A message was not valid JSON or not a known message.
+    BadMessage,
+    /// A message that needs a login came before one, or a second login came.
+    NotLoggedIn,
+    /// The UserSig did not verify for this user and app.
+    BadUserSig,
+    /// A user ID is not valid.
+    BadUserId,
+    /// The caller tried to call themselves.
+    CallSelf,
+    /// The user already has a call going.
+    AlreadyInCall,
+    /// The call does not exist, is over, or is not this user's.
+    NoSuchCall,
+    /// The action does not fit the call's state (accepting an accepted call, say).
+    WrongState,
+    /// The feature is not supported (video calls).
+    Unsupported,
+    /// The server failed; try again.
+    Internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip_client(msg: ClientMsg) {
+        let text = serde_json::to_string(&msg).unwrap();
+        let back: ClientMsg = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, msg, "{text}");
+    }
+
+    fn round_trip_server(msg: ServerMsg) {
+        let text = serde_json::to_string(&msg).unwrap();
+        let back: ServerMsg = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, msg, "{text}");
+    }
+
+    fn ice() -> Signal {
+        Signal::Ice {
+            candidate: "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        }
+    }
+
+    #[test]
+    fn client_messages_round_trip() {
+        let call_id = "0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d".to_string();
+        for msg in [
+            ClientMsg::Login {
+                user_id: "alice".into(),
+                user_sig: "sig".into(),
+                sdk_app_id: 1_400_000_000,
+            },
+            ClientMsg::Invite {
+                req: 7,
+                callee: "bob".into(),
+                call_type: CallType::Audio,
+                timeout_secs: Some(10),
+            },
+            ClientMsg::Invite {
+                req: 8,
+                callee: "bob".into(),
+                call_type: CallType::Video,
+                timeout_secs: None,
+            },
+            ClientMsg::Accept {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Reject {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Cancel {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Hangup {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Signal {
+                call_id: call_id.clone(),
+                signal: Signal::Offer { sdp: "v=0".into() },
+            },
+            ClientMsg::Signal {
+                call_id,
+                signal: ice(),
+            },
+            ClientMsg::Ping,
+        ] {
+            round_trip_client(msg);
+        }
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        let call_id = "0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d".to_string();
+        let outcomes = [
+            Outcome::Rejected,
+            Outcome::Busy,
+            Outcome::NoAnswer,
+            Outcome::Cancelled,
+            Outcome::HungUp {
+                by: "bob".into(),
+                duration_secs: 61,
+            },
+            Outcome::Failed {
+                message: "connection lost".into(),
+            },
+        ];
+        let mut msgs = vec![
+            ServerMsg::LoggedIn {
+                user_id: "alice".into(),
+                ice_servers: vec![IceServer {
+                    urls: vec!["turn:127.0.0.1:3478".into()],
+                    username: Some("1700000000:alice".into()),
+                    credential: Some("c2VjcmV0".into()),
+                }],
+            },
+            ServerMsg::CallCreated {
+                req: 1,
+                call_id: call_id.clone(),
+                callee: "bob".into(),
+            },
+            ServerMsg::Invited {
+                call_id: call_id.clone(),
+                caller: "alice".into(),
+                call_type: CallType::Audio,
+                timeout_secs: 30,
+            },
+            ServerMsg::Accepted {
+                call_id: call_id.clone(),
+            },
+            ServerMsg::Signal {
+                call_id: call_id.clone(),
+                signal: Signal::Answer { sdp: "v=0".into() },
+            },
+            ServerMsg::Error {
+                code: ErrorCode::CallSelf,
+                message: "you cannot call yourself".into(),
+                req: Some(3),
+            },
+            ServerMsg::Error {
+                code: ErrorCode::BadMessage,
+                message: "not JSON".into(),
+                req: None,
+            },
+            ServerMsg::Pong,
+        ];
+        msgs.extend(outcomes.into_iter().map(|outcome| ServerMsg::CallEnded {
+            call_id: call_id.clone(),
+            outcome,
+        }));
+        for msg in msgs {
+            round_trip_server(msg);
+        }
+    }
+
+    #[test]
+    fn wire_format_is_tagged_snake_case() {
+        let text = serde_json::to_string(&ClientMsg::Accept {
+            call_id: "x".into(),
+        })
+        .unwrap();
+        assert_eq!(text, r#"{"type":"accept","call_id":"x"}"#);
+        let text = serde_json::to_string(&ServerMsg::CallEnded {
+            call_id: "x".into(),
+            outcome: Outcome::HungUp {
+                by: "a".into(),
+                duration_secs: 3,
+            },
+        })
+        .unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"call_ended","call_id":"x","outcome":{"reason":"hung_up","by":"a","duration_secs":3}}"#
+        );
+    }
+
+    #[test]
+    fn invite_defaults_to_audio_and_server_timeout() {
+        let msg: ClientMsg =
+            serde_json::from_str(r#"{"type":"invite","req":1,"callee":"bob"}"#).unwrap();
+        assert_eq!(
+            msg,
+            ClientMsg::Invite {
+                req: 1,
+                callee: "bob".into(),
+                call_type: CallType::Audio,
+                timeout_secs: None
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_and_malformed_messages_are_errors() {
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nuke"}"#).is_err());
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"accept"}"#).is_err());
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"accept","call_id":5}"#).is_err());
+        assert!(serde_json::from_str::<ClientMsg>("not json").is_err());
+    }
+
+    #[test]
+    fn user_ids_are_validated() {
+        assert_eq!(validate_user_id("alice_01-B"), Ok(()));
+        assert_eq!(validate_user_id(&"a".repeat(32)), Ok(()));
+        assert_eq!(validate_user_id(""), Err(UserIdError::Empty));
+        assert_eq!(validate_user_id(&"a".repeat(33)), Err(UserIdError::TooLong));
+        assert_eq!(validate_user_id("al ice"), Err(UserIdError::BadCharacter));
+        assert_eq!(validate_user_id("ålice"), Err(UserIdError::BadCharacter));
+        assert_eq!(validate_user_id("a/b"), Err(UserIdError::BadCharacter));
+    }
+}

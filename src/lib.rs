@@ -1,0 +1,1 @@
+//! WebCall demo app.
