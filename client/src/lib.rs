@@ -1,1 +1,45 @@
-//! WebCall client.
+//! # WebCall client: build your own voice call
+//!
+//! The calling half of WebCall as a library: log in, call a user, ring, accept, talk, hang up,
+//! from any Rust/wasm web app. Its API mirrors Tencent's TRTCCalling (`login`, `call`,
+//! `accept`, `reject`, `hangup`, `setMicMute` and events such as `INVITED`, `REJECT`,
+//! `LINE_BUSY`, `NO_RESP`, `CALL_END`), so an app written against TRTCCalling maps one to one.
+//!
+//! ```no_run
+//! use webcall_client::{CallEvent, CallType, WebCall, WebCallOptions};
+//!
+//! // 1. Create the calling object with the server and your app's ID.
+//! let webcall = WebCall::new(WebCallOptions {
+//!     server_url: "wss://call.example.com/ws".into(),
+//!     sdk_app_id: 1_400_000_000,
+//! });
+//! // 2. React to events; dropping the subscription unsubscribes.
+//! let for_events = webcall.clone();
+//! let _subscription = webcall.on_event(move |event| match event {
+//!     CallEvent::Invited { sponsor, .. } => {
+//!         println!("{sponsor} is calling");
+//!         let _ = for_events.accept();
+//!     }
+//!     CallEvent::CallEnd { duration_secs, .. } => println!("call over after {duration_secs} s"),
+//!     _ => {}
+//! });
+//! // 3. Log in with a UserSig issued by your backend.
+//! webcall.login("alice", "<UserSig>").unwrap();
+//! // 4. Once `CallEvent::LoggedIn` arrives: call someone.
+//! webcall.call("bob", CallType::Audio, None).unwrap();
+//! ```
+//!
+//! Inside, a pure state machine ([`machine`]) decides everything from events and time, and a
+//! thin browser shell ([`WebCall`]) owns the WebSocket, the `RTCPeerConnection`, the
+//! microphone track and the timers. Remote audio plays through an `<audio>` element the client
+//! owns; the app does not have to touch media.
+
+mod error;
+mod event;
+pub mod machine;
+mod shell;
+
+pub use error::{ClientError, MediaError};
+pub use event::{CallEvent, CallState, NoRespReason};
+pub use shell::{Subscription, WebCall, WebCallOptions};
+pub use webcall_protocol::{validate_user_id, CallType, UserId, UserIdError};

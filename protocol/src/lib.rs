@@ -231,6 +231,9 @@ pub enum ErrorCode {
     BadMessage,
     /// A message that needs a login came before one, or a second login came.
     NotLoggedIn,
+    /// The same user logged in on another connection, which replaced this one (TRTCCalling's
+    /// `KICKED_OUT`). The server closes this connection right after.
+    KickedOut,
     /// The UserSig did not verify for this user and app.
     BadUserSig,
     /// A user ID is not valid.

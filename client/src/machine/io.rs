@@ -1,0 +1,109 @@
+//! What goes into the call state machine and what comes out of it.
+
+use webcall_protocol::{CallType, ClientMsg, IceServer, ServerMsg, Signal, UserId};
+
+use crate::{CallEvent, MediaError};
+
+/// Milliseconds on a monotonic clock chosen by the caller (`performance.now()` in the browser, a
+/// counter in tests). The machine only compares and adds them.
+pub type Millis = u64;
+
+/// Something that happened: a user intent, a message, a media result or a timer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The app wants to log in.
+    Login { user_id: UserId, user_sig: String },
+    /// The app wants to log out.
+    Logout,
+    /// The app wants to call `callee`.
+    Call {
+        callee: UserId,
+        call_type: CallType,
+        timeout_secs: Option<u32>,
+    },
+    /// The app accepts the ringing call.
+    Accept,
+    /// The app rejects the ringing call.
+    Reject,
+    /// The app ends the call: cancels it while dialling, hangs up when in it.
+    Hangup,
+    /// The app mutes or unmutes the microphone.
+    SetMicMute(bool),
+    /// The signaling socket opened.
+    SocketOpened,
+    /// The signaling socket closed or failed.
+    SocketClosed { reason: String },
+    /// A message from the server.
+    Server(ServerMsg),
+    /// A result from the media layer.
+    Media(MediaEvent),
+    /// A timer armed with [`Output::SetTimer`] fired.
+    Timer(Timer),
+}
+
+/// Something the shell must do, or tell the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Open the signaling socket.
+    OpenSocket,
+    /// Close the signaling socket.
+    CloseSocket,
+    /// Send a message on the signaling socket.
+    Send(ClientMsg),
+    /// Act on the microphone or the peer connection.
+    Media(MediaCommand),
+    /// Fire [`Input::Timer`] at `at` (replacing an armed timer of the same kind).
+    SetTimer { timer: Timer, at: Millis },
+    /// Disarm a timer.
+    CancelTimer(Timer),
+    /// Tell the app.
+    Event(CallEvent),
+}
+
+/// The machine's timers; at most one of each kind is armed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The login has not been answered in time.
+    LoginDeadline,
+    /// Time to send a keep-alive ping.
+    Heartbeat,
+}
+
+/// A command to the media layer (microphone + `RTCPeerConnection` + remote audio playback).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCommand {
+    /// Open the microphone (`getUserMedia({audio: true})`); answer with
+    /// [`MediaEvent::MicReady`] or [`MediaEvent::MicFailed`].
+    StartMic,
+    /// Create the peer connection with the microphone's track. With `offer`, create an SDP
+    /// offer at once and report it as [`MediaEvent::LocalSignal`]; without, wait for the remote
+    /// offer. Report every local ICE candidate as [`MediaEvent::LocalSignal`] too.
+    CreatePeer {
+        ice_servers: Vec<IceServer>,
+        offer: bool,
+    },
+    /// Apply a signal from the other party: set a remote offer (and answer it), set a remote
+    /// answer, or add a remote ICE candidate (held until the remote description is set).
+    ApplySignal(Signal),
+    /// Mute (`true`) or unmute the microphone track.
+    SetMicMuted(bool),
+    /// Close the peer connection, stop the microphone, stop remote playback.
+    Close,
+}
+
+/// A result from the media layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// The microphone is open.
+    MicReady,
+    /// The microphone could not be opened.
+    MicFailed(MediaError),
+    /// A local offer, answer or ICE candidate to send to the other party.
+    LocalSignal(Signal),
+    /// The audio path connected (`connectionState` "connected").
+    Connected,
+    /// The audio path failed (`connectionState` "failed").
+    Failed,
+    /// Negotiation failed (an SDP the browser refused, say).
+    Error(String),
+}

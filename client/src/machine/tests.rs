@@ -1,0 +1,963 @@
+//! Machines driven against each other through a fake server and fake media, faster than real
+//! time: every flow of a call, from both sides.
+
+use std::collections::{HashMap, VecDeque};
+
+use webcall_protocol::{CallType, ClientMsg, ErrorCode, Outcome, ServerMsg, Signal};
+
+use super::*;
+use crate::{CallEvent, CallState, ClientError, MediaError, NoRespReason};
+
+const RING_MS: Millis = 30_000;
+
+/// One user's machine with its fake media layer and what it told the app.
+struct Device {
+    machine: Machine,
+    socket_open: bool,
+    /// What the next `StartMic` answers.
+    mic_result: Result<(), MediaError>,
+    mic_open: bool,
+    peer: Option<FakePeer>,
+    events: Vec<CallEvent>,
+    timers: HashMap<Timer, Millis>,
+}
+
+#[derive(Default)]
+struct FakePeer {
+    local: bool,
+    remote: bool,
+    remote_ice: usize,
+    connected: bool,
+}
+
+/// The server's side of one call, as the real server decides it.
+struct FakeCall {
+    caller: String,
+    callee: String,
+    accepted_at: Option<Millis>,
+    rings_until: Millis,
+    held: Vec<Signal>,
+}
+
+/// Everything: devices by user, the fake server, the clock.
+struct World {
+    now: Millis,
+    devices: HashMap<String, Device>,
+    calls: HashMap<String, FakeCall>,
+    next_call: u32,
+    /// Messages in flight: (from user, message) to the server.
+    to_server: VecDeque<(String, ClientMsg)>,
+    /// Messages in flight from the server: (to user, message).
+    to_client: VecDeque<(String, ServerMsg)>,
+    /// Everything every client sent, for assertions.
+    sent: Vec<(String, ClientMsg)>,
+}
+
+impl World {
+    fn new(users: &[&str]) -> World {
+        let mut world = World {
+            now: 1_000,
+            devices: HashMap::new(),
+            calls: HashMap::new(),
+            next_call: 1,
+            to_server: VecDeque::new(),
+            to_client: VecDeque::new(),
+            sent: Vec::new(),
+        };
+        for user in users {
+            world.devices.insert(
+                user.to_string(),
+                Device {
+                    machine: Machine::new(1_400_000_000),
+                    socket_open: false,
+                    mic_result: Ok(()),
+                    mic_open: false,
+                    peer: None,
+                    events: Vec::new(),
+                    timers: HashMap::new(),
+                },
+            );
+        }
+        world
+    }
+
+    fn logged_in(users: &[&str]) -> World {
+        let mut world = World::new(users);
+        for user in users {
+            world.input(user, Input::login(user)).unwrap();
+            world.run();
+            assert_eq!(
+                world.take_events(user),
+                vec![CallEvent::LoggedIn {
+                    user_id: user.to_string()
+                }]
+            );
+        }
+        world
+    }
+
+    fn dev(&mut self, user: &str) -> &mut Device {
+        self.devices.get_mut(user).expect("known user")
+    }
+
+    fn input(&mut self, user: &str, input: Input) -> Result<(), ClientError> {
+        let now = self.now;
+        let result = self.dev(user).machine.handle(now, input);
+        self.drain(user);
+        result
+    }
+
+    fn take_events(&mut self, user: &str) -> Vec<CallEvent> {
+        std::mem::take(&mut self.dev(user).events)
+    }
+
+    fn state(&self, user: &str) -> CallState {
+        self.devices[user].machine.call_state()
+    }
+
+    /// Carries out one device's outputs.
+    fn drain(&mut self, user: &str) {
+        let mut media_inputs = Vec::new();
+        while let Some(output) = self.dev(user).machine.poll_output() {
+            match output {
+                Output::OpenSocket => {
+                    self.dev(user).socket_open = true;
+                    media_inputs.push(Input::SocketOpened);
+                }
+                Output::CloseSocket => self.dev(user).socket_open = false,
+                Output::Send(msg) => {
+                    assert!(
+                        self.devices[user].socket_open,
+                        "{user} sent {msg:?} on no socket"
+                    );
+                    self.sent.push((user.to_string(), msg.clone()));
+                    self.to_server.push_back((user.to_string(), msg));
+                }
+                Output::SetTimer { timer, at } => {
+                    self.dev(user).timers.insert(timer, at);
+                }
+                Output::CancelTimer(timer) => {
+                    self.dev(user).timers.remove(&timer);
+                }
+                Output::Event(event) => self.dev(user).events.push(event),
+                Output::Media(command) => {
+                    let dev = self.dev(user);
+                    match command {
+                        MediaCommand::StartMic => {
+                            let event = match dev.mic_result.clone() {
+                                Ok(()) => {
+                                    dev.mic_open = true;
+                                    MediaEvent::MicReady
+                                }
+                                Err(e) => MediaEvent::MicFailed(e),
+                            };
+                            media_inputs.push(Input::Media(event));
+                        }
+                        MediaCommand::CreatePeer { offer, .. } => {
+                            assert!(dev.mic_open, "peer created without a microphone");
+                            let mut peer = FakePeer::default();
+                            if offer {
+                                peer.local = true;
+                                media_inputs.push(Input::Media(MediaEvent::LocalSignal(
+                                    Signal::Offer {
+                                        sdp: "offer".into(),
+                                    },
+                                )));
+                                media_inputs
+                                    .push(Input::Media(MediaEvent::LocalSignal(ice("caller"))));
+                            }
+                            dev.peer = Some(peer);
+                        }
+                        MediaCommand::ApplySignal(signal) => {
+                            let peer = dev.peer.as_mut().expect("a signal with no peer");
+                            match signal {
+                                Signal::Offer { .. } => {
+                                    peer.remote = true;
+                                    peer.local = true;
+                                    media_inputs.push(Input::Media(MediaEvent::LocalSignal(
+                                        Signal::Answer {
+                                            sdp: "answer".into(),
+                                        },
+                                    )));
+                                    media_inputs
+                                        .push(Input::Media(MediaEvent::LocalSignal(ice("callee"))));
+                                }
+                                Signal::Answer { .. } => peer.remote = true,
+                                Signal::Ice { .. } => peer.remote_ice += 1,
+                            }
+                            if peer.local && peer.remote && peer.remote_ice > 0 && !peer.connected {
+                                peer.connected = true;
+                                media_inputs.push(Input::Media(MediaEvent::Connected));
+                            }
+                        }
+                        MediaCommand::SetMicMuted(_) => {}
+                        MediaCommand::Close => {
+                            dev.mic_open = false;
+                            dev.peer = None;
+                        }
+                    }
+                }
+            }
+        }
+        for input in media_inputs {
+            let _ = self.input(user, input);
+        }
+    }
+
+    /// Delivers messages until nothing moves.
+    fn run(&mut self) {
+        loop {
+            if let Some((from, msg)) = self.to_server.pop_front() {
+                self.serve(&from, msg);
+            } else if let Some((to, msg)) = self.to_client.pop_front() {
+                if self.devices[&to].socket_open {
+                    let _ = self.input(&to, Input::Server(msg));
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Moves the clock on, firing timers (the devices' and the server's ring timeouts).
+    fn advance(&mut self, ms: Millis) {
+        self.now += ms;
+        let now = self.now;
+        let expired: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.accepted_at.is_none() && c.rings_until <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.end(&id, Outcome::NoAnswer);
+        }
+        let users: Vec<String> = self.devices.keys().cloned().collect();
+        for user in users {
+            let due: Vec<Timer> = self.devices[&user]
+                .timers
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .map(|(t, _)| *t)
+                .collect();
+            for timer in due {
+                self.dev(&user).timers.remove(&timer);
+                let _ = self.input(&user, Input::Timer(timer));
+            }
+        }
+        self.run();
+    }
+
+    fn reply(&mut self, to: &str, msg: ServerMsg) {
+        self.to_client.push_back((to.to_string(), msg));
+    }
+
+    fn end(&mut self, call_id: &str, outcome: Outcome) {
+        let call = self.calls.remove(call_id).expect("live call");
+        for user in [&call.caller, &call.callee] {
+            if user.is_empty() {
+                continue;
+            }
+            self.reply(
+                user,
+                ServerMsg::CallEnded {
+                    call_id: call_id.into(),
+                    outcome: outcome.clone(),
+                },
+            );
+        }
+    }
+
+    fn in_a_call(&self, user: &str) -> bool {
+        self.calls
+            .values()
+            .any(|c| c.caller == user || c.callee == user)
+    }
+
+    /// The fake server: the real server's rules, minus everything the machine does not see.
+    fn serve(&mut self, from: &str, msg: ClientMsg) {
+        match msg {
+            ClientMsg::Login { user_id, .. } => self.reply(
+                from,
+                ServerMsg::LoggedIn {
+                    user_id,
+                    ice_servers: vec![],
+                },
+            ),
+            ClientMsg::Invite { req, callee, .. } => {
+                let call_id = format!("call-{}", self.next_call);
+                self.next_call += 1;
+                self.reply(
+                    from,
+                    ServerMsg::CallCreated {
+                        req,
+                        call_id: call_id.clone(),
+                        callee: callee.clone(),
+                    },
+                );
+                let busy = self.in_a_call(&callee);
+                self.calls.insert(
+                    call_id.clone(),
+                    FakeCall {
+                        caller: from.into(),
+                        callee: callee.clone(),
+                        accepted_at: None,
+                        rings_until: self.now + RING_MS,
+                        held: vec![],
+                    },
+                );
+                if busy {
+                    self.calls.get_mut(&call_id).unwrap().callee = String::new();
+                    self.end(&call_id, Outcome::Busy);
+                } else {
+                    self.reply(
+                        &callee,
+                        ServerMsg::Invited {
+                            call_id,
+                            caller: from.into(),
+                            call_type: CallType::Audio,
+                            timeout_secs: 30,
+                        },
+                    );
+                }
+            }
+            ClientMsg::Accept { call_id } => {
+                let now = self.now;
+                let call = self.calls.get_mut(&call_id).expect("accept of a live call");
+                assert_eq!(call.callee, from);
+                call.accepted_at = Some(now);
+                let held = std::mem::take(&mut call.held);
+                let caller = call.caller.clone();
+                for user in [caller.as_str(), from] {
+                    self.reply(
+                        user,
+                        ServerMsg::Accepted {
+                            call_id: call_id.clone(),
+                        },
+                    );
+                }
+                for signal in held {
+                    self.reply(
+                        from,
+                        ServerMsg::Signal {
+                            call_id: call_id.clone(),
+                            signal,
+                        },
+                    );
+                }
+            }
+            ClientMsg::Reject { call_id } => {
+                if self.calls.contains_key(&call_id) {
+                    self.end(&call_id, Outcome::Rejected);
+                }
+            }
+            ClientMsg::Cancel { call_id } => {
+                if self.calls.contains_key(&call_id) {
+                    self.end(&call_id, Outcome::Cancelled);
+                }
+            }
+            ClientMsg::Hangup { call_id } => {
+                if let Some(call) = self.calls.get(&call_id) {
+                    let duration_secs = (self.now - call.accepted_at.unwrap_or(self.now)) / 1000;
+                    self.end(
+                        &call_id,
+                        Outcome::HungUp {
+                            by: from.into(),
+                            duration_secs,
+                        },
+                    );
+                }
+            }
+            ClientMsg::Signal { call_id, signal } => {
+                let Some(call) = self.calls.get_mut(&call_id) else {
+                    return;
+                };
+                if call.accepted_at.is_none() {
+                    assert_eq!(call.caller, from, "callee signalled before accepting");
+                    call.held.push(signal);
+                } else {
+                    let to = if call.caller == from {
+                        call.callee.clone()
+                    } else {
+                        call.caller.clone()
+                    };
+                    self.reply(&to, ServerMsg::Signal { call_id, signal });
+                }
+            }
+            ClientMsg::Ping => self.reply(from, ServerMsg::Pong),
+        }
+    }
+
+    /// alice calls bob and bob accepts; both end up connected.
+    fn connect(&mut self, caller: &str, callee: &str) {
+        self.input(caller, Input::call(callee)).unwrap();
+        self.run();
+        assert!(matches!(
+            self.take_events(callee)[..],
+            [CallEvent::Invited { .. }]
+        ));
+        self.input(callee, Input::Accept).unwrap();
+        self.run();
+        assert_eq!(
+            self.take_events(caller),
+            vec![
+                CallEvent::UserAccept {
+                    user_id: callee.into()
+                },
+                CallEvent::UserEnter {
+                    user_id: callee.into()
+                }
+            ]
+        );
+        assert_eq!(
+            self.take_events(callee),
+            vec![CallEvent::UserEnter {
+                user_id: caller.into()
+            }]
+        );
+    }
+}
+
+impl Input {
+    fn login(user: &str) -> Input {
+        Input::Login {
+            user_id: user.into(),
+            user_sig: format!("sig-of-{user}"),
+        }
+    }
+
+    fn call(callee: &str) -> Input {
+        Input::Call {
+            callee: callee.into(),
+            call_type: CallType::Audio,
+            timeout_secs: None,
+        }
+    }
+}
+
+fn ice(who: &str) -> Signal {
+    Signal::Ice {
+        candidate: format!("candidate:{who}"),
+        sdp_mid: Some("0".into()),
+        sdp_m_line_index: Some(0),
+    }
+}
+
+#[test]
+fn login_sends_the_users_sig_and_app_id() {
+    let mut w = World::logged_in(&["alice"]);
+    assert_eq!(
+        w.sent[0],
+        (
+            "alice".into(),
+            ClientMsg::Login {
+                user_id: "alice".into(),
+                user_sig: "sig-of-alice".into(),
+                sdk_app_id: 1_400_000_000
+            }
+        )
+    );
+    assert_eq!(w.dev("alice").machine.user_id(), Some("alice"));
+    assert_eq!(
+        w.input("alice", Input::login("alice")),
+        Err(ClientError::AlreadyLoggedIn)
+    );
+}
+
+#[test]
+fn call_accept_talk_and_hang_up() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    assert_eq!(
+        w.state("alice"),
+        CallState::Dialing {
+            callee: "bob".into()
+        }
+    );
+    w.run();
+    let events = w.take_events("bob");
+    let [CallEvent::Invited {
+        sponsor, call_id, ..
+    }] = &events[..]
+    else {
+        panic!("bob was not invited: {events:?}");
+    };
+    assert_eq!(sponsor, "alice");
+    assert_eq!(
+        w.state("bob"),
+        CallState::Incoming {
+            caller: "alice".into(),
+            call_id: call_id.clone()
+        }
+    );
+    // The caller's offer waits at the server while bob's device only rings.
+    assert!(w.devices["bob"].peer.is_none());
+
+    w.input("bob", Input::Accept).unwrap();
+    w.run();
+    assert_eq!(
+        w.take_events("alice"),
+        vec![
+            CallEvent::UserAccept {
+                user_id: "bob".into()
+            },
+            CallEvent::UserEnter {
+                user_id: "bob".into()
+            }
+        ]
+    );
+    assert_eq!(
+        w.take_events("bob"),
+        vec![CallEvent::UserEnter {
+            user_id: "alice".into()
+        }]
+    );
+    for (user, peer) in [("alice", "bob"), ("bob", "alice")] {
+        assert!(matches!(
+            w.state(user),
+            CallState::InCall { peer: p, connected: true, muted: false, .. } if p == peer
+        ));
+        assert!(w.devices[user].peer.as_ref().unwrap().connected);
+    }
+
+    w.advance(65_000);
+    w.input("alice", Input::Hangup).unwrap();
+    w.run();
+    let end = CallEvent::CallEnd {
+        call_id: call_id.clone(),
+        duration_secs: 65,
+        ended_by: Some("alice".into()),
+        failure: None,
+    };
+    assert_eq!(w.take_events("alice"), vec![end.clone()]);
+    assert_eq!(
+        w.take_events("bob"),
+        vec![
+            CallEvent::UserLeave {
+                user_id: "alice".into()
+            },
+            end
+        ]
+    );
+    for user in ["alice", "bob"] {
+        assert_eq!(w.state(user), CallState::Idle);
+        assert!(w.devices[user].peer.is_none() && !w.devices[user].mic_open);
+    }
+}
+
+#[test]
+fn callee_hangs_up() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    w.advance(3_000);
+    w.input("bob", Input::Hangup).unwrap();
+    w.run();
+    assert!(matches!(
+        &w.take_events("alice")[..],
+        [CallEvent::UserLeave { user_id }, CallEvent::CallEnd { ended_by: Some(by), duration_secs: 3, .. }]
+            if user_id == "bob" && by == "bob"
+    ));
+    assert_eq!(w.state("alice"), CallState::Idle);
+}
+
+#[test]
+fn reject_tells_the_caller() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    w.take_events("bob");
+    w.input("bob", Input::Reject).unwrap();
+    assert_eq!(w.state("bob"), CallState::Idle);
+    w.run();
+    assert_eq!(
+        w.take_events("alice"),
+        vec![CallEvent::Reject {
+            user_id: "bob".into()
+        }]
+    );
+    assert!(w.take_events("bob").is_empty());
+    assert_eq!(w.state("alice"), CallState::Idle);
+    assert!(!w.devices["alice"].mic_open && w.devices["alice"].peer.is_none());
+}
+
+#[test]
+fn a_third_caller_hears_busy_and_the_call_goes_on() {
+    let mut w = World::logged_in(&["alice", "bob", "carol"]);
+    w.connect("alice", "bob");
+    w.input("carol", Input::call("bob")).unwrap();
+    w.run();
+    assert_eq!(
+        w.take_events("carol"),
+        vec![CallEvent::LineBusy {
+            user_id: "bob".into()
+        }]
+    );
+    assert!(w.take_events("bob").is_empty());
+    assert!(matches!(w.state("bob"), CallState::InCall { .. }));
+    assert!(matches!(w.state("alice"), CallState::InCall { .. }));
+    assert_eq!(w.state("carol"), CallState::Idle);
+}
+
+#[test]
+fn caller_cancels_while_ringing() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    let events = w.take_events("bob");
+    let [CallEvent::Invited { call_id, .. }] = &events[..] else {
+        panic!("{events:?}")
+    };
+    w.input("alice", Input::Hangup).unwrap();
+    assert_eq!(w.state("alice"), CallState::Idle);
+    assert!(!w.devices["alice"].mic_open);
+    w.run();
+    assert!(w.take_events("alice").is_empty());
+    assert_eq!(
+        w.take_events("bob"),
+        vec![CallEvent::CallingCancel {
+            sponsor: "alice".into(),
+            call_id: call_id.clone()
+        }]
+    );
+    assert_eq!(w.state("bob"), CallState::Idle);
+}
+
+#[test]
+fn cancel_before_the_server_answered_the_invite_still_cancels() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    // The Invite is in flight; the user cancels before CallCreated arrives.
+    w.input("alice", Input::Hangup).unwrap();
+    w.run();
+    assert!(w
+        .sent
+        .iter()
+        .any(|(from, msg)| from == "alice" && matches!(msg, ClientMsg::Cancel { .. })));
+    assert!(matches!(
+        w.take_events("bob")[..],
+        [CallEvent::Invited { .. }, CallEvent::CallingCancel { .. }]
+    ));
+    assert!(w.calls.is_empty());
+    assert!(w.take_events("alice").is_empty());
+    // And alice can call again at once.
+    w.input("alice", Input::call("bob")).unwrap();
+}
+
+#[test]
+fn ring_timeout_reaches_both_sides() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    w.take_events("bob");
+    w.advance(RING_MS);
+    assert_eq!(
+        w.take_events("alice"),
+        vec![CallEvent::NoResp {
+            user_id: "bob".into(),
+            reason: NoRespReason::Timeout
+        }]
+    );
+    assert!(matches!(
+        w.take_events("bob")[..],
+        [CallEvent::CallingTimeout { .. }]
+    ));
+    assert_eq!(w.state("alice"), CallState::Idle);
+    assert_eq!(w.state("bob"), CallState::Idle);
+    // A late accept is refused locally and changes nothing.
+    assert_eq!(
+        w.input("bob", Input::Accept),
+        Err(ClientError::NoCall("accept"))
+    );
+}
+
+#[test]
+fn a_failed_microphone_never_rings_anyone() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.dev("alice").mic_result = Err(MediaError::PermissionDenied);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    assert_eq!(
+        w.take_events("alice"),
+        vec![CallEvent::Error {
+            code: 60005,
+            message: MediaError::PermissionDenied.to_string()
+        }]
+    );
+    assert!(w.take_events("bob").is_empty());
+    assert!(!w
+        .sent
+        .iter()
+        .any(|(_, m)| matches!(m, ClientMsg::Invite { .. })));
+    assert_eq!(w.state("alice"), CallState::Idle);
+}
+
+#[test]
+fn a_callee_without_a_microphone_rejects_with_an_error() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.dev("bob").mic_result = Err(MediaError::NoDevice);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    w.take_events("bob");
+    w.input("bob", Input::Accept).unwrap();
+    w.run();
+    assert_eq!(
+        w.take_events("bob"),
+        vec![CallEvent::Error {
+            code: 60003,
+            message: MediaError::NoDevice.to_string()
+        }]
+    );
+    assert_eq!(
+        w.take_events("alice"),
+        vec![CallEvent::Reject {
+            user_id: "bob".into()
+        }]
+    );
+}
+
+#[test]
+fn bad_intents_are_refused_and_change_nothing() {
+    let mut w = World::new(&["alice"]);
+    assert_eq!(
+        w.input("alice", Input::call("bob")),
+        Err(ClientError::NotLoggedIn)
+    );
+    assert_eq!(
+        w.input(
+            "alice",
+            Input::Login {
+                user_id: "not valid!".into(),
+                user_sig: "x".into()
+            }
+        ),
+        Err(ClientError::BadUserId(
+            webcall_protocol::UserIdError::BadCharacter
+        ))
+    );
+    assert!(!w.devices["alice"].socket_open);
+    let mut w = World::logged_in(&["alice", "bob"]);
+    let mut sent = w.sent.len();
+    assert_eq!(
+        w.input("alice", Input::call("alice")),
+        Err(ClientError::CallSelf)
+    );
+    assert_eq!(
+        w.input("alice", Input::call("")),
+        Err(ClientError::BadUserId(webcall_protocol::UserIdError::Empty))
+    );
+    assert_eq!(
+        w.input(
+            "alice",
+            Input::Call {
+                callee: "bob".into(),
+                call_type: CallType::Video,
+                timeout_secs: None
+            }
+        ),
+        Err(ClientError::Unsupported)
+    );
+    assert_eq!(
+        w.input("alice", Input::Accept),
+        Err(ClientError::NoCall("accept"))
+    );
+    assert_eq!(
+        w.input("alice", Input::Reject),
+        Err(ClientError::NoCall("reject"))
+    );
+    assert_eq!(
+        w.input("alice", Input::Hangup),
+        Err(ClientError::NoCall("hang up"))
+    );
+    assert_eq!(
+        w.input("alice", Input::SetMicMute(true)),
+        Err(ClientError::NoCall("mute"))
+    );
+    assert_eq!(w.sent.len(), sent, "a refused intent sent something");
+    w.input("alice", Input::call("bob")).unwrap();
+    sent = w.sent.len();
+    assert_eq!(w.input("alice", Input::call("bob")), Err(ClientError::Busy));
+    assert_eq!(w.sent.len(), sent, "a refused intent sent something");
+}
+
+#[test]
+fn mute_is_reflected_in_the_state() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    w.input("alice", Input::SetMicMute(true)).unwrap();
+    assert!(matches!(
+        w.state("alice"),
+        CallState::InCall { muted: true, .. }
+    ));
+    w.input("alice", Input::SetMicMute(false)).unwrap();
+    assert!(matches!(
+        w.state("alice"),
+        CallState::InCall { muted: false, .. }
+    ));
+}
+
+#[test]
+fn losing_the_server_mid_call_ends_the_call_and_the_session() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    w.dev("alice").socket_open = false;
+    w.input(
+        "alice",
+        Input::SocketClosed {
+            reason: "gone".into(),
+        },
+    )
+    .unwrap();
+    let events = w.take_events("alice");
+    assert!(
+        matches!(
+            &events[..],
+            [
+                CallEvent::UserLeave { .. },
+                CallEvent::CallEnd {
+                    failure: Some(_),
+                    ended_by: None,
+                    ..
+                },
+                CallEvent::LoggedOut { reason: Some(_) }
+            ]
+        ),
+        "{events:?}"
+    );
+    assert!(!w.devices["alice"].mic_open && w.devices["alice"].peer.is_none());
+    assert!(w.devices["alice"].timers.is_empty());
+}
+
+#[test]
+fn a_refused_login_reports_and_logs_out() {
+    let mut w = World::new(&["alice"]);
+    w.input("alice", Input::login("alice")).unwrap();
+    // The server refuses before anything else arrives.
+    w.to_server.clear();
+    w.input(
+        "alice",
+        Input::Server(ServerMsg::Error {
+            code: ErrorCode::BadUserSig,
+            message: "UserSig expired".into(),
+            req: None,
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        w.take_events("alice"),
+        vec![
+            CallEvent::Error {
+                code: 70001,
+                message: "UserSig expired".into()
+            },
+            CallEvent::LoggedOut {
+                reason: Some("login failed".into())
+            }
+        ]
+    );
+    assert!(!w.devices["alice"].socket_open);
+    // A new login may start at once.
+    w.input("alice", Input::login("alice")).unwrap();
+}
+
+#[test]
+fn an_unanswered_login_times_out() {
+    let mut w = World::new(&["alice"]);
+    w.input("alice", Input::login("alice")).unwrap();
+    w.to_server.clear();
+    w.advance(LOGIN_TIMEOUT_MS);
+    assert!(matches!(
+        w.take_events("alice")[..],
+        [
+            CallEvent::Error { code: 60021, .. },
+            CallEvent::LoggedOut { .. }
+        ]
+    ));
+}
+
+#[test]
+fn heartbeats_keep_going_while_logged_in() {
+    let mut w = World::logged_in(&["alice"]);
+    w.advance(HEARTBEAT_INTERVAL_MS);
+    w.advance(HEARTBEAT_INTERVAL_MS);
+    let pings = w.sent.iter().filter(|(_, m)| *m == ClientMsg::Ping).count();
+    assert_eq!(pings, 2);
+}
+
+#[test]
+fn kicked_out_ends_the_call_and_the_session() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    w.input(
+        "bob",
+        Input::Server(ServerMsg::Error {
+            code: ErrorCode::KickedOut,
+            message: "logged in elsewhere".into(),
+            req: None,
+        }),
+    )
+    .unwrap();
+    let events = w.take_events("bob");
+    assert!(
+        matches!(
+            &events[..],
+            [
+                CallEvent::UserLeave { .. },
+                CallEvent::CallEnd { .. },
+                CallEvent::KickedOut,
+                CallEvent::LoggedOut { .. }
+            ]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(w.state("bob"), CallState::Idle);
+}
+
+#[test]
+fn logout_in_a_call_hangs_up_first() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    w.input("alice", Input::Logout).unwrap();
+    w.run();
+    assert!(w
+        .sent
+        .iter()
+        .any(|(from, m)| from == "alice" && matches!(m, ClientMsg::Hangup { .. })));
+    assert!(matches!(
+        w.take_events("alice")[..],
+        [
+            CallEvent::CallEnd { .. },
+            CallEvent::LoggedOut { reason: None }
+        ]
+    ));
+    assert!(matches!(
+        w.take_events("bob")[..],
+        [CallEvent::UserLeave { .. }, CallEvent::CallEnd { .. }]
+    ));
+}
+
+#[test]
+fn stale_server_messages_are_ignored() {
+    let mut w = World::logged_in(&["alice"]);
+    for msg in [
+        ServerMsg::Accepted {
+            call_id: "nope".into(),
+        },
+        ServerMsg::CallEnded {
+            call_id: "nope".into(),
+            outcome: Outcome::Rejected,
+        },
+        ServerMsg::Signal {
+            call_id: "nope".into(),
+            signal: ice("x"),
+        },
+        ServerMsg::CallCreated {
+            req: 99,
+            call_id: "nope".into(),
+            callee: "bob".into(),
+        },
+    ] {
+        w.input("alice", Input::Server(msg)).unwrap();
+    }
+    assert!(w.take_events("alice").is_empty());
+    assert_eq!(w.state("alice"), CallState::Idle);
+}

@@ -1,0 +1,289 @@
+//! The `RTCPeerConnection` of one call and the `<audio>` element that plays the other side.
+//!
+//! Remote ICE candidates that arrive before the remote description are held and added once it
+//! is set. Dropping the peer removes its handlers, closes the connection and removes the audio
+//! element.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{
+    HtmlAudioElement, MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
+};
+use webcall_protocol::{IceServer, Signal};
+
+use super::mic::Mic;
+
+/// What the peer reports to its owner.
+pub(crate) enum PeerEvent {
+    /// A local offer, answer or ICE candidate for the other party.
+    Signal(Signal),
+    Connected,
+    Failed,
+    Error(String),
+}
+
+type Report = Rc<dyn Fn(PeerEvent)>;
+
+/// State shared with the peer's pending async steps.
+struct Shared {
+    pc: RtcPeerConnection,
+    report: Report,
+    remote_set: Cell<bool>,
+    pending_ice: RefCell<Vec<RtcIceCandidateInit>>,
+    closed: Cell<bool>,
+}
+
+/// One call's peer connection. See the module docs.
+pub(crate) struct Peer {
+    shared: Rc<Shared>,
+    audio: HtmlAudioElement,
+    _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
+    _on_state: Closure<dyn FnMut()>,
+    _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
+}
+
+impl Peer {
+    /// Creates the connection with the microphone's track, reporting to `report`.
+    pub(crate) fn new(
+        ice_servers: &[IceServer],
+        mic: &Mic,
+        report: impl Fn(PeerEvent) + 'static,
+    ) -> Result<Peer, String> {
+        let config = RtcConfiguration::new();
+        let servers = Array::new();
+        for server in ice_servers {
+            let entry = RtcIceServer::new();
+            let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+            entry.set_urls(&urls);
+            if let Some(username) = &server.username {
+                entry.set_username(username);
+            }
+            if let Some(credential) = &server.credential {
+                entry.set_credential(credential);
+            }
+            servers.push(&entry);
+        }
+        config.set_ice_servers(&servers);
+        let pc = RtcPeerConnection::new_with_configuration(&config)
+            .map_err(|e| format!("cannot create a peer connection: {e:?}"))?;
+        for track in mic.tracks() {
+            pc.add_track_0(&track, mic.stream());
+        }
+
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or("no document")?;
+        let audio = HtmlAudioElement::new().map_err(|e| format!("no audio element: {e:?}"))?;
+        audio.set_autoplay(true);
+        if let Some(body) = document.body() {
+            let _ = body.append_child(&audio);
+        }
+
+        let shared = Rc::new(Shared {
+            pc: pc.clone(),
+            report: Rc::new(report),
+            remote_set: Cell::new(false),
+            pending_ice: RefCell::new(Vec::new()),
+            closed: Cell::new(false),
+        });
+        let on_ice = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
+                move |event: RtcPeerConnectionIceEvent| {
+                    let Some(candidate) = event.candidate() else {
+                        return;
+                    };
+                    if candidate.candidate().is_empty() {
+                        return;
+                    }
+                    (shared.report)(PeerEvent::Signal(Signal::Ice {
+                        candidate: candidate.candidate(),
+                        sdp_mid: candidate.sdp_mid(),
+                        sdp_m_line_index: candidate.sdp_m_line_index(),
+                    }));
+                },
+            )
+        };
+        let on_state = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut()>::new(move || match shared.pc.connection_state() {
+                RtcPeerConnectionState::Connected => (shared.report)(PeerEvent::Connected),
+                RtcPeerConnectionState::Failed => (shared.report)(PeerEvent::Failed),
+                _ => {}
+            })
+        };
+        let on_track = {
+            let audio = audio.clone();
+            Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
+                let stream = match event.streams().get(0).dyn_into::<MediaStream>() {
+                    Ok(stream) => stream,
+                    Err(_) => {
+                        let Ok(stream) = MediaStream::new() else {
+                            return;
+                        };
+                        stream.add_track(&event.track());
+                        stream
+                    }
+                };
+                audio.set_src_object(Some(&stream));
+                if let Ok(playing) = audio.play() {
+                    spawn_local(async move {
+                        if let Err(e) = JsFuture::from(playing).await {
+                            super::log_warn(&format!("remote audio did not start: {e:?}"));
+                        }
+                    });
+                }
+            })
+        };
+        pc.set_onicecandidate(Some(on_ice.as_ref().unchecked_ref()));
+        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        Ok(Peer {
+            shared,
+            audio,
+            _on_ice: on_ice,
+            _on_state: on_state,
+            _on_track: on_track,
+        })
+    }
+
+    /// Creates and sets a local offer, then reports it.
+    pub(crate) fn offer(&self) {
+        let shared = self.shared.clone();
+        spawn_local(async move {
+            let result = async {
+                let offer = JsFuture::from(shared.pc.create_offer()).await?;
+                let sdp = sdp_of(&offer);
+                set_local(&shared.pc, RtcSdpType::Offer, &sdp).await?;
+                Ok::<_, JsValue>(sdp)
+            }
+            .await;
+            shared.finish(result.map(|sdp| Signal::Offer { sdp }));
+        });
+    }
+
+    /// Applies a signal from the other party.
+    pub(crate) fn apply(&self, signal: Signal) {
+        match signal {
+            Signal::Offer { sdp } => {
+                let shared = self.shared.clone();
+                spawn_local(async move {
+                    let result = async {
+                        set_remote(&shared, RtcSdpType::Offer, &sdp).await?;
+                        let answer = JsFuture::from(shared.pc.create_answer()).await?;
+                        let sdp = sdp_of(&answer);
+                        set_local(&shared.pc, RtcSdpType::Answer, &sdp).await?;
+                        Ok::<_, JsValue>(sdp)
+                    }
+                    .await;
+                    shared.finish(result.map(|sdp| Signal::Answer { sdp }));
+                });
+            }
+            Signal::Answer { sdp } => {
+                let shared = self.shared.clone();
+                spawn_local(async move {
+                    if let Err(e) = set_remote(&shared, RtcSdpType::Answer, &sdp).await {
+                        shared.fail(e);
+                    }
+                });
+            }
+            Signal::Ice {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+            } => {
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                if self.shared.remote_set.get() {
+                    add_ice(&self.shared, init);
+                } else {
+                    self.shared.pending_ice.borrow_mut().push(init);
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Reports the local description, or the failure to make one.
+    fn finish(&self, result: Result<Signal, JsValue>) {
+        match result {
+            Ok(signal) if !self.closed.get() => (self.report)(PeerEvent::Signal(signal)),
+            Ok(_) => {}
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn fail(&self, error: JsValue) {
+        if !self.closed.get() {
+            (self.report)(PeerEvent::Error(js_message(&error)));
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.shared.closed.set(true);
+        let pc = &self.shared.pc;
+        pc.set_onicecandidate(None);
+        pc.set_onconnectionstatechange(None);
+        pc.set_ontrack(None);
+        pc.close();
+        let _ = self.audio.pause();
+        self.audio.set_src_object(None);
+        self.audio.remove();
+    }
+}
+
+/// Sets the remote description, then adds the candidates that waited for it.
+async fn set_remote(shared: &Rc<Shared>, kind: RtcSdpType, sdp: &str) -> Result<(), JsValue> {
+    let init = RtcSessionDescriptionInit::new(kind);
+    init.set_sdp(sdp);
+    JsFuture::from(shared.pc.set_remote_description(&init)).await?;
+    shared.remote_set.set(true);
+    let pending = std::mem::take(&mut *shared.pending_ice.borrow_mut());
+    for init in pending {
+        add_ice(shared, init);
+    }
+    Ok(())
+}
+
+async fn set_local(pc: &RtcPeerConnection, kind: RtcSdpType, sdp: &str) -> Result<(), JsValue> {
+    let init = RtcSessionDescriptionInit::new(kind);
+    init.set_sdp(sdp);
+    JsFuture::from(pc.set_local_description(&init)).await?;
+    Ok(())
+}
+
+fn add_ice(shared: &Rc<Shared>, init: RtcIceCandidateInit) {
+    let promise = shared
+        .pc
+        .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init));
+    spawn_local(async move {
+        // A candidate the browser refuses costs one path, not the call.
+        if let Err(e) = JsFuture::from(promise).await {
+            super::log_warn(&format!("ICE candidate refused: {}", js_message(&e)));
+        }
+    });
+}
+
+fn sdp_of(description: &JsValue) -> String {
+    Reflect::get(description, &"sdp".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+fn js_message(error: &JsValue) -> String {
+    Reflect::get(error, &"message".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}
