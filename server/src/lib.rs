@@ -1,1 +1,201 @@
-//! WebCall server.
+//! The WebCall signaling server.
+//!
+//! It serves three things on one port:
+//!
+//! - `GET /ws`: the signaling WebSocket, speaking [`webcall_protocol`] as JSON text frames. A
+//!   connection logs in with a UserSig, then places and answers calls; the [`Hub`] decides every
+//!   outcome and relays the WebRTC negotiation between the two parties of a call.
+//! - `GET /api/usersig?user_id=..`: a development endpoint that issues UserSigs.
+//! - everything else: the built single-page app (the `dist` folder), with `index.html` for deep
+//!   routes such as `/call`.
+//!
+//! [`app`] builds the router from an [`AppState`]; [`run`] serves it on a listener until a
+//! shutdown future resolves.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use webcall_server::{run, AppState, Config};
+//! let config = Config::default();
+//! let listener = tokio::net::TcpListener::bind((config.bind, config.port)).await?;
+//! run(listener, AppState::new(&config), tokio::signal::ctrl_c()).await
+//! # }
+//! ```
+
+pub mod config;
+pub mod hub;
+mod routes;
+pub mod usersig;
+mod ws;
+
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::serve::ListenerExt;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+use webcall_protocol::IceServer;
+
+pub use config::Config;
+pub use hub::Hub;
+pub use usersig::{UserSigError, UserSigKey};
+
+/// How long [`run`] waits for WebSocket connections to close after the shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Picks the ICE servers (STUN/TURN, with credentials) that a user gets in `LoggedIn`.
+pub type IceServersFn = Arc<dyn Fn(&str) -> Vec<IceServer> + Send + Sync>;
+
+/// Everything the handlers share: the hub, the UserSig key and the settings.
+///
+/// Cheap to clone. Serve one `AppState` with one [`run`]: the shutdown of that run closes the
+/// state's WebSocket connections for good.
+#[derive(Clone)]
+pub struct AppState {
+    hub: Arc<Hub>,
+    key: UserSigKey,
+    settings: Arc<Settings>,
+    ice_servers: IceServersFn,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// The settings the handlers read, taken from [`Config`].
+#[derive(Debug)]
+struct Settings {
+    dist: PathBuf,
+    login_timeout: Duration,
+    usersig_expire_secs: u64,
+}
+
+impl AppState {
+    /// The state for `config`. When the config has no secret key, a random one is made and a
+    /// warning is logged: UserSigs issued now will not verify after a restart.
+    pub fn new(config: &Config) -> Self {
+        let secret = match config.secret_key.as_deref() {
+            Some(key) if !key.is_empty() => key.to_owned(),
+            _ => {
+                warn!(
+                    "no secret key configured (--secret-key / WEBCALL_SECRET_KEY): using a random \
+                     one; UserSigs will not survive a restart"
+                );
+                random_secret_key()
+            }
+        };
+        AppState {
+            hub: Hub::new(config.ring_timeout_secs),
+            key: UserSigKey::new(config.sdk_app_id, secret),
+            settings: Arc::new(Settings {
+                dist: config.dist.clone(),
+                login_timeout: Duration::from_secs(config.login_timeout_secs.max(1)),
+                usersig_expire_secs: config.usersig_expire_secs,
+            }),
+            ice_servers: Arc::new(|_| Vec::new()),
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// Sets how the ICE servers sent in `LoggedIn` are chosen for a user (none by default).
+    pub fn with_ice_servers(
+        mut self,
+        ice_servers: impl Fn(&str) -> Vec<IceServer> + Send + Sync + 'static,
+    ) -> Self {
+        self.ice_servers = Arc::new(ice_servers);
+        self
+    }
+
+    /// The signaling hub.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// The key that issues and verifies UserSigs.
+    pub fn user_sig_key(&self) -> &UserSigKey {
+        &self.key
+    }
+}
+
+/// The server's routes over `state`: `/ws`, `/api/usersig` and the single-page app.
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then stops accepting, closes the
+/// WebSocket connections (close code 1001) and returns once they are gone (waiting at most a
+/// few seconds for them).
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future + Send + 'static,
+) -> io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        info!("listening on http://{addr}");
+    }
+    let token = state.shutdown.clone();
+    let tracker = state.tracker.clone();
+    // Signaling messages are small and latency matters: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            warn!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down");
+            token.cancel();
+        })
+        .await?;
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("some WebSocket connections did not close in time");
+    }
+    Ok(())
+}
+
+/// The current Unix time in seconds.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 32 random bytes in hex.
+fn random_secret_key() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_secret_keys_are_64_hex_digits_and_differ() {
+        let a = random_secret_key();
+        let b = random_secret_key();
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn missing_secret_key_is_made_up() {
+        let state = AppState::new(&Config::default());
+        let sig = state.user_sig_key().issue("alice", 60, unix_now());
+        assert!(state
+            .user_sig_key()
+            .verify("alice", &sig, unix_now())
+            .is_ok());
+    }
+}

@@ -1,0 +1,153 @@
+//! One call's record: who is in it, what phase it is in, and the signals held while it rings.
+
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use webcall_protocol::{CallId, CallType, Signal, UserId};
+
+use super::ConnId;
+
+/// The most signals the caller may send before the callee accepts.
+pub const MAX_HELD_SIGNALS: usize = 64;
+
+/// The most signal payload, in bytes, held before the callee accepts.
+pub const MAX_HELD_BYTES: usize = 256 * 1024;
+
+/// A call between two users, from `Invite` until its `CallEnded`.
+#[derive(Debug)]
+pub(crate) struct Call {
+    /// The server-issued ID (UUID v4).
+    pub id: CallId,
+    /// The user who placed the call.
+    pub caller: UserId,
+    /// The caller's connection that placed it; the caller's side of the call lives there.
+    pub caller_conn: ConnId,
+    /// The user being called.
+    pub callee: UserId,
+    /// Audio, always (video is refused before a call is made).
+    pub call_type: CallType,
+    /// Ringing or active.
+    pub phase: Phase,
+}
+
+/// Where a call is in its life.
+#[derive(Debug)]
+pub(crate) enum Phase {
+    /// The callee's devices ring. The caller's signals wait in `held`; `_timer` ends the call
+    /// when the ring timeout passes, and is cancelled when the phase is dropped.
+    Ringing {
+        held: HeldSignals,
+        _timer: Option<TimerGuard>,
+    },
+    /// The callee accepted on `callee_conn` at `since`.
+    Active { callee_conn: ConnId, since: Instant },
+}
+
+/// Which side of a call a connection is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Caller,
+    Callee,
+}
+
+impl Call {
+    /// The role of connection `conn` of user `user` in this call, or `None` when the connection
+    /// has no part in it. While the call rings every connection of the callee is a party; once
+    /// accepted, only the one that accepted.
+    pub fn role_of(&self, conn: ConnId, user: &str) -> Option<Role> {
+        if conn == self.caller_conn {
+            return Some(Role::Caller);
+        }
+        if user != self.callee {
+            return None;
+        }
+        match self.phase {
+            Phase::Ringing { .. } => Some(Role::Callee),
+            Phase::Active { callee_conn, .. } if callee_conn == conn => Some(Role::Callee),
+            Phase::Active { .. } => None,
+        }
+    }
+
+    /// Whether the call still rings.
+    pub fn is_ringing(&self) -> bool {
+        matches!(self.phase, Phase::Ringing { .. })
+    }
+}
+
+/// Cancels a ring timer when dropped, so that a call that leaves the ringing phase in any way
+/// takes its timer with it.
+#[derive(Debug)]
+pub(crate) struct TimerGuard(pub AbortHandle);
+
+impl Drop for TimerGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The caller's signals waiting for the callee to accept, in the order they came, within
+/// [`MAX_HELD_SIGNALS`] and [`MAX_HELD_BYTES`].
+#[derive(Debug, Default)]
+pub(crate) struct HeldSignals {
+    signals: Vec<Signal>,
+    bytes: usize,
+}
+
+/// The held signals are at their limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeldFull;
+
+impl HeldSignals {
+    /// Holds `signal`, unless that would go past the limits.
+    pub fn push(&mut self, signal: Signal) -> Result<(), HeldFull> {
+        let size = signal_size(&signal);
+        if self.signals.len() >= MAX_HELD_SIGNALS || self.bytes + size > MAX_HELD_BYTES {
+            return Err(HeldFull);
+        }
+        self.bytes += size;
+        self.signals.push(signal);
+        Ok(())
+    }
+
+    /// The held signals, oldest first.
+    pub fn take(&mut self) -> Vec<Signal> {
+        self.bytes = 0;
+        std::mem::take(&mut self.signals)
+    }
+}
+
+/// The payload size of a signal, roughly as it travels.
+fn signal_size(signal: &Signal) -> usize {
+    match signal {
+        Signal::Offer { sdp } | Signal::Answer { sdp } => sdp.len(),
+        Signal::Ice {
+            candidate, sdp_mid, ..
+        } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len) + 8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_signals_are_bounded_by_count() {
+        let mut held = HeldSignals::default();
+        for i in 0..MAX_HELD_SIGNALS {
+            held.push(Signal::Offer { sdp: i.to_string() }).unwrap();
+        }
+        assert_eq!(held.push(Signal::Offer { sdp: "x".into() }), Err(HeldFull));
+        let signals = held.take();
+        assert_eq!(signals.len(), MAX_HELD_SIGNALS);
+        assert_eq!(signals[0], Signal::Offer { sdp: "0".into() });
+        assert_eq!(signals[63], Signal::Offer { sdp: "63".into() });
+    }
+
+    #[test]
+    fn held_signals_are_bounded_by_bytes() {
+        let mut held = HeldSignals::default();
+        let big = "v".repeat(MAX_HELD_BYTES / 2);
+        held.push(Signal::Offer { sdp: big.clone() }).unwrap();
+        held.push(Signal::Offer { sdp: big.clone() }).unwrap();
+        assert_eq!(held.push(Signal::Offer { sdp: "v".into() }), Err(HeldFull));
+    }
+}

@@ -1,0 +1,310 @@
+//! The signaling WebSocket at `/ws`: one task per connection that logs it in, feeds its
+//! messages to the [`Hub`](crate::Hub), and a writer task that drains its outbox into the socket.
+//!
+//! A connection must log in within the login timeout with its first message; anything else
+//! gets an `Error` and the connection is closed (code 1008). Once logged in, a bad frame gets an
+//! `Error` and the connection stays open, except a frame over [`MAX_MESSAGE_SIZE`], which closes
+//! it with code 1009.
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::{debug, info};
+use webcall_protocol::{validate_user_id, ClientMsg, ErrorCode, ServerMsg, UserId};
+
+use crate::hub::{ConnHandle, ConnId, HubError, Outgoing, CLOSE_POLICY, OUTBOX_CAPACITY};
+use crate::{unix_now, AppState};
+
+/// The largest message (and frame) a client may send, in bytes.
+pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
+
+/// The socket's read buffer, allocated up front for every connection.
+const READ_BUFFER_SIZE: usize = 4 * 1024;
+
+/// How much unsent data a socket may buffer before writes fail.
+const MAX_WRITE_BUFFER_SIZE: usize = 512 * 1024;
+
+/// WebSocket close code: the server is going away.
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// WebSocket close code: a message was too big.
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// How long a closing connection may take to finish the close handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// `GET /ws`: upgrades to the signaling WebSocket.
+pub(crate) async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_MESSAGE_SIZE)
+        .max_frame_size(MAX_MESSAGE_SIZE)
+        .read_buffer_size(READ_BUFFER_SIZE)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_SIZE)
+        .on_upgrade(move |socket| {
+            let tracker = state.tracker.clone();
+            tracker.track_future(serve(socket, state))
+        })
+}
+
+/// How a connection's session ended.
+#[derive(Debug)]
+enum Ending {
+    /// The client sent a close frame.
+    ClientClosed,
+    /// The socket ended or failed without a close handshake.
+    Gone,
+    /// The server queued a close frame (bad login, login timeout).
+    Closing,
+    /// The client sent a message over [`MAX_MESSAGE_SIZE`].
+    TooBig,
+    /// The writer stopped: the hub closed the connection (replaced, stuck) or the socket failed.
+    WriterDone,
+    /// The server shuts down.
+    Shutdown,
+}
+
+/// Runs one connection from upgrade to close.
+async fn serve(socket: WebSocket, state: AppState) {
+    let conn = state.hub.next_conn_id();
+    let (sink, mut stream) = socket.split();
+    let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let mut writer = tokio::spawn(write_loop(sink, inbox));
+    let mut session = Session {
+        conn,
+        handle: ConnHandle::new(outbox.clone(), Some(writer.abort_handle())),
+        outbox,
+        state: state.clone(),
+        user: None,
+    };
+    debug!(conn, "connection opened");
+
+    let mut writer_done = false;
+    let ending = tokio::select! {
+        _ = state.shutdown.cancelled() => Ending::Shutdown,
+        _ = &mut writer => {
+            writer_done = true;
+            Ending::WriterDone
+        }
+        ending = session.run(&mut stream) => ending,
+    };
+
+    // The hub forgets the connection first, so that its call ends at once.
+    if session.user.is_some() {
+        state.hub.logout(conn);
+    }
+    debug!(conn, ?ending, "connection closing");
+    let close = match ending {
+        Ending::Shutdown => Some((CLOSE_GOING_AWAY, "server shutting down")),
+        Ending::TooBig => Some((CLOSE_TOO_BIG, "message too big")),
+        _ => None,
+    };
+    if let Some((code, reason)) = close {
+        let _ = session.outbox.try_send(Outgoing::Close { code, reason });
+    }
+    let Session { outbox, handle, .. } = session;
+    drop((outbox, handle));
+    if !writer_done && matches!(ending, Ending::Closing | Ending::Shutdown | Ending::TooBig) {
+        let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer).await;
+    }
+    writer.abort();
+    // Finish the close handshake: read until the client's close frame (or the end), so that the
+    // socket closes cleanly. After a protocol error (a frame too big) the stream is unusable.
+    if !matches!(ending, Ending::Gone | Ending::TooBig) {
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+    }
+    debug!(conn, "connection closed");
+}
+
+/// Drains the outbox into the socket until told to close or the outbox is dropped.
+async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut inbox: mpsc::Receiver<Outgoing>) {
+    while let Some(out) = inbox.recv().await {
+        match out {
+            Outgoing::Msg(msg) => {
+                let text = match serde_json::to_string(&msg) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        tracing::error!("cannot serialize {msg:?}: {e}");
+                        continue;
+                    }
+                };
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            Outgoing::Close { code, reason } => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: Utf8Bytes::from_static(reason),
+                    })))
+                    .await;
+                return;
+            }
+        }
+    }
+}
+
+/// The reading side of a connection.
+struct Session {
+    conn: ConnId,
+    /// The handle the hub gets at login.
+    handle: ConnHandle,
+    /// For answers this task sends itself (errors).
+    outbox: mpsc::Sender<Outgoing>,
+    state: AppState,
+    /// Set once logged in.
+    user: Option<UserId>,
+}
+
+/// What became of a frame.
+enum Frame {
+    Msg(ClientMsg),
+    /// Not a protocol message; the error says why.
+    Bad(String),
+    /// Nothing to do (ping, pong).
+    Skip,
+    End(Ending),
+}
+
+impl Session {
+    /// Logs the connection in, then handles its messages until it ends.
+    async fn run(&mut self, stream: &mut SplitStream<WebSocket>) -> Ending {
+        let deadline = tokio::time::Instant::now() + self.state.settings.login_timeout;
+        loop {
+            let Ok(frame) = tokio::time::timeout_at(deadline, stream.next()).await else {
+                info!(conn = self.conn, "no login in time; closing");
+                self.close(CLOSE_POLICY, "login timeout").await;
+                return Ending::Closing;
+            };
+            match read(frame) {
+                Frame::Msg(ClientMsg::Login {
+                    user_id,
+                    user_sig,
+                    sdk_app_id,
+                }) => match self.login(user_id, &user_sig, sdk_app_id) {
+                    Ok(()) => break,
+                    Err((code, message)) => {
+                        self.error(code, message, None).await;
+                        self.close(CLOSE_POLICY, "login failed").await;
+                        return Ending::Closing;
+                    }
+                },
+                Frame::Msg(_) => {
+                    self.error(ErrorCode::NotLoggedIn, "log in first".into(), None)
+                        .await;
+                    self.close(CLOSE_POLICY, "not logged in").await;
+                    return Ending::Closing;
+                }
+                Frame::Bad(message) => {
+                    self.error(ErrorCode::BadMessage, message, None).await;
+                    self.close(CLOSE_POLICY, "not logged in").await;
+                    return Ending::Closing;
+                }
+                Frame::Skip => {}
+                Frame::End(ending) => return ending,
+            }
+        }
+        loop {
+            match read(stream.next().await) {
+                Frame::Msg(msg) => {
+                    let req = match msg {
+                        ClientMsg::Invite { req, .. } => Some(req),
+                        _ => None,
+                    };
+                    if let Err(e) = self.state.hub.handle(self.conn, msg) {
+                        debug!(conn = self.conn, %e, "request refused");
+                        if e == HubError::NotLoggedIn {
+                            // Replaced by a newer login: the writer is closing the socket.
+                            continue;
+                        }
+                        self.error(e.code(), e.to_string(), req).await;
+                    }
+                }
+                Frame::Bad(message) => self.error(ErrorCode::BadMessage, message, None).await,
+                Frame::Skip => {}
+                Frame::End(ending) => return ending,
+            }
+        }
+    }
+
+    /// Checks a `Login` and registers the connection with the hub (which answers `LoggedIn`).
+    fn login(
+        &mut self,
+        user_id: UserId,
+        user_sig: &str,
+        sdk_app_id: u32,
+    ) -> Result<(), (ErrorCode, String)> {
+        let key = &self.state.key;
+        validate_user_id(&user_id)
+            .map_err(|e| (ErrorCode::BadUserId, format!("invalid user ID: {e}")))?;
+        if sdk_app_id != key.sdk_app_id() {
+            info!(conn = self.conn, user = %user_id, sdk_app_id, "login refused: wrong SDKAppID");
+            return Err((
+                ErrorCode::BadUserSig,
+                format!("this server serves SDKAppID {}", key.sdk_app_id()),
+            ));
+        }
+        if let Err(e) = key.verify(&user_id, user_sig, unix_now()) {
+            info!(conn = self.conn, user = %user_id, %e, "login refused");
+            return Err((ErrorCode::BadUserSig, e.to_string()));
+        }
+        let ice_servers = (self.state.ice_servers)(&user_id);
+        self.state
+            .hub
+            .login(self.conn, &user_id, self.handle.clone(), ice_servers);
+        self.user = Some(user_id);
+        Ok(())
+    }
+
+    /// Sends `Error` to this connection.
+    async fn error(&self, code: ErrorCode, message: String, req: Option<u32>) {
+        let msg = ServerMsg::Error { code, message, req };
+        let _ = self.outbox.send(Outgoing::Msg(msg)).await;
+    }
+
+    /// Asks the writer to close the socket.
+    async fn close(&self, code: u16, reason: &'static str) {
+        let _ = self.outbox.send(Outgoing::Close { code, reason }).await;
+    }
+}
+
+/// Turns what the socket gave into a protocol message, or says why it is not one.
+fn read(frame: Option<Result<Message, axum::Error>>) -> Frame {
+    match frame {
+        None => Frame::End(Ending::Gone),
+        Some(Err(e)) => Frame::End(if is_too_big(&e) {
+            Ending::TooBig
+        } else {
+            debug!(%e, "socket error");
+            Ending::Gone
+        }),
+        Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
+            Ok(msg) => Frame::Msg(msg),
+            Err(e) => Frame::Bad(format!("not a valid message: {e}")),
+        },
+        Some(Ok(Message::Binary(_))) => {
+            Frame::Bad("binary frames are not supported: send JSON text".into())
+        }
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Frame::Skip,
+        Some(Ok(Message::Close(_))) => Frame::End(Ending::ClientClosed),
+    }
+}
+
+/// Whether a read failed because the client's message was over the size limit.
+fn is_too_big(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}

@@ -1,0 +1,210 @@
+//! The signaling socket's connection rules: login, bad frames, size limit, replacement,
+//! shutdown.
+
+mod common;
+
+use common::*;
+use tokio_tungstenite::tungstenite::Message;
+use webcall_protocol::{ClientMsg, ErrorCode, Outcome, ServerMsg};
+
+#[tokio::test]
+async fn login_succeeds_and_ping_is_answered() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    alice.send(&ClientMsg::Ping).await;
+    assert_eq!(alice.recv().await, ServerMsg::Pong);
+    assert!(server.state.hub().is_online("alice"));
+}
+
+#[tokio::test]
+async fn bad_user_sig_is_refused_and_closed() {
+    let server = TestServer::start().await;
+    let other_key = webcall_server::UserSigKey::new(APP, "not the server's secret");
+    let cases = [
+        // Garbage.
+        ("alice", "garbage".to_owned(), APP),
+        // Signed with another secret.
+        ("alice", other_key.issue("alice", 3600, unix_now()), APP),
+        // Bob's sig.
+        ("alice", server.sig("bob"), APP),
+        // Expired.
+        (
+            "alice",
+            webcall_server::UserSigKey::new(APP, SECRET).issue("alice", 10, unix_now() - 60),
+            APP,
+        ),
+        // The Login names another app.
+        ("alice", server.sig("alice"), APP + 1),
+    ];
+    for (user, user_sig, sdk_app_id) in cases {
+        let mut client = server.connect().await;
+        client
+            .send(&ClientMsg::Login {
+                user_id: user.into(),
+                user_sig,
+                sdk_app_id,
+            })
+            .await;
+        client.expect_error(ErrorCode::BadUserSig, None).await;
+        client.expect_close(1008).await;
+    }
+    assert!(!server.state.hub().is_online("alice"));
+}
+
+#[tokio::test]
+async fn invalid_user_id_at_login_is_refused() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    client
+        .send(&ClientMsg::Login {
+            user_id: "al ice".into(),
+            user_sig: server.sig("al ice"),
+            sdk_app_id: APP,
+        })
+        .await;
+    client.expect_error(ErrorCode::BadUserId, None).await;
+    client.expect_close(1008).await;
+}
+
+#[tokio::test]
+async fn no_login_within_the_timeout_closes_the_connection() {
+    let server = TestServer::start_with(|c| c.login_timeout_secs = 1).await;
+    let mut client = server.connect().await;
+    let started = std::time::Instant::now();
+    // Nothing is sent: the server closes without an error message.
+    assert_eq!(client.expect_close(1008).await, "login timeout");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn anything_but_login_first_gets_an_error_and_a_close() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    client.send(&ClientMsg::Ping).await;
+    client.expect_error(ErrorCode::NotLoggedIn, None).await;
+    client.expect_close(1008).await;
+
+    let mut client = server.connect().await;
+    client.send_raw(Message::text("{not json")).await;
+    client.expect_error(ErrorCode::BadMessage, None).await;
+    client.expect_close(1008).await;
+}
+
+#[tokio::test]
+async fn malformed_messages_get_bad_message_and_the_connection_keeps_working() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    for text in [
+        "not json",
+        r#"{"type":"nuke"}"#,
+        r#"{"type":"accept"}"#,
+        r#"{"type":"accept","call_id":5}"#,
+        r#"{"type":"invite","req":"one","callee":"bob"}"#,
+        "[]",
+    ] {
+        alice.send_raw(Message::text(text)).await;
+        alice.expect_error(ErrorCode::BadMessage, None).await;
+    }
+    alice.send_raw(Message::binary(vec![1u8, 2, 3])).await;
+    alice.expect_error(ErrorCode::BadMessage, None).await;
+
+    alice.send(&ClientMsg::Ping).await;
+    assert_eq!(alice.recv().await, ServerMsg::Pong);
+    let mut bob = server.login("bob").await;
+    connect_call(&mut alice, &mut bob).await;
+}
+
+#[tokio::test]
+async fn a_second_login_on_the_same_connection_is_refused() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    alice
+        .send(&ClientMsg::Login {
+            user_id: "alice".into(),
+            user_sig: server.sig("alice"),
+            sdk_app_id: APP,
+        })
+        .await;
+    alice.expect_error(ErrorCode::NotLoggedIn, None).await;
+    alice.expect_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn an_oversize_frame_closes_the_connection_with_1009() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let call_id = connect_call(&mut alice, &mut bob).await;
+
+    let sdp = "a".repeat(70 * 1024);
+    alice
+        .send_raw(Message::text(format!(
+            r#"{{"type":"signal","call_id":"{call_id}","signal":{{"kind":"offer","sdp":"{sdp}"}}}}"#
+        )))
+        .await;
+    // The call ends (alice's socket still hears it), then her socket closes.
+    let outcome = Outcome::Failed {
+        message: "alice disconnected".into(),
+    };
+    assert_eq!(alice.expect_ended(&call_id).await, outcome);
+    alice.expect_close(1009).await;
+    // Bob hears the end too; other users are not affected.
+    assert_eq!(bob.expect_ended(&call_id).await, outcome);
+    bob.expect_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn a_frame_just_under_the_limit_is_accepted() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let call_id = connect_call(&mut alice, &mut bob).await;
+    let signal = webcall_protocol::Signal::Offer {
+        sdp: "a".repeat(60 * 1024),
+    };
+    alice.signal(&call_id, signal.clone()).await;
+    assert_eq!(bob.recv().await, ServerMsg::Signal { call_id, signal });
+}
+
+#[tokio::test]
+async fn a_new_login_replaces_the_older_connection() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let call_id = connect_call(&mut alice, &mut bob).await;
+
+    let mut bob2 = server.login("bob").await;
+    let outcome = Outcome::Failed {
+        message: "bob logged in elsewhere".into(),
+    };
+    assert_eq!(alice.expect_ended(&call_id).await, outcome);
+    assert_eq!(bob.expect_ended(&call_id).await, outcome);
+    assert_eq!(
+        bob.expect_error(ErrorCode::KickedOut, None).await,
+        "logged in elsewhere"
+    );
+    bob.expect_close(1000).await;
+
+    // The new connection is bob now.
+    bob2.expect_nothing_pending().await;
+    let call_id = alice.invite("bob").await;
+    let (invited, _) = bob2.expect_invited("alice").await;
+    assert_eq!(invited, call_id);
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_with_1001_and_run_returns() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut stranger = server.connect().await;
+    let shutdown = tokio::spawn(server.shutdown());
+    for client in [&mut alice, &mut stranger] {
+        client.expect_close(1001).await;
+        // Reading on sends the close reply; then the server hangs up.
+        assert!(matches!(client.next().await, Received::End));
+    }
+    within(shutdown)
+        .await
+        .expect("shutdown task")
+        .expect("run returned an error");
+}
