@@ -73,7 +73,8 @@ pub enum CallState {
     Dialing { callee: UserId },
     /// `caller` is calling this user.
     Incoming { caller: UserId, call_id: CallId },
-    /// In a call with `peer`, accepted at `since_ms` (the clock passed to the machine).
+    /// In a call with `peer`, accepted at `since_ms`: milliseconds on the machine's clock, which
+    /// in the browser is `performance.now()` of the page.
     InCall {
         peer: UserId,
         call_id: CallId,

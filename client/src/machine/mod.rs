@@ -540,7 +540,8 @@ impl Machine {
                 let (duration_secs, ended_by, failure) = match outcome {
                     Outcome::HungUp { by, duration_secs } => (duration_secs, Some(by), None),
                     Outcome::Failed { message } => (local_secs, None, Some(message)),
-                    other => (local_secs, None, Some(format!("{other:?}"))),
+                    // Not outcomes of an accepted call; the server never sends them for one.
+                    _ => (local_secs, None, Some("the call ended unexpectedly".into())),
                 };
                 if ended_by.as_deref() != Some(me.as_str()) {
                     self.event(CallEvent::UserLeave { user_id: peer });
