@@ -576,6 +576,12 @@ impl Machine {
             }
             _ => {}
         }
+        // A late message about a call this side already left (an ICE candidate that crossed
+        // the hang-up, say) is refused by the server; that is no news to the user.
+        if self.call == Call::Idle && matches!(code, ErrorCode::NoSuchCall | ErrorCode::WrongState)
+        {
+            return;
+        }
         // An error that answers our pending invitation ends it.
         if let (Some(req), Call::Inviting { req: ours, .. }) = (req, &self.call) {
             if req == *ours {

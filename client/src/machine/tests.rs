@@ -961,3 +961,29 @@ fn stale_server_messages_are_ignored() {
     assert!(w.take_events("alice").is_empty());
     assert_eq!(w.state("alice"), CallState::Idle);
 }
+
+#[test]
+fn refusals_of_messages_that_crossed_the_end_of_a_call_stay_quiet() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    w.input("bob", Input::Reject).unwrap();
+    w.run();
+    assert_eq!(
+        w.take_events("alice"),
+        vec![CallEvent::Reject {
+            user_id: "bob".into()
+        }]
+    );
+    // alice's last ICE candidate reached the server after the call ended.
+    w.input(
+        "alice",
+        Input::Server(ServerMsg::Error {
+            code: ErrorCode::NoSuchCall,
+            message: "no such call".into(),
+            req: None,
+        }),
+    )
+    .unwrap();
+    assert!(w.take_events("alice").is_empty());
+}
