@@ -1,1 +1,18 @@
-//! WebCall demo app.
+//! WebCall: a browser 1v1 voice-calling app in Yew, on the [`webcall_client`] calling service.
+//!
+//! [`App`] is the whole app; `main.rs` only mounts it. See [`app`] for how state drives
+//! navigation and [`state`] for the state itself.
+
+mod api;
+mod app;
+mod calling;
+mod components;
+mod hooks;
+mod pages;
+mod route;
+mod session_store;
+mod state;
+mod strings;
+mod style;
+
+pub use app::App;

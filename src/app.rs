@@ -1,0 +1,64 @@
+//! The app root: the shared state, the calling service, the router, and the director that
+//! keeps the URL in step with the state.
+//!
+//! Navigation follows state and nothing else: pages never navigate. Logging in, a call being
+//! accepted or ending, a lost session: each changes [`AppState`], and the [`Director`] moves
+//! the user to the route [`redirect`] names. The incoming-call dialog sits above every page.
+
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::calling::Calling;
+use crate::components::{header, IncomingDialog};
+use crate::hooks::{use_app_state, AppContext};
+use crate::route::{redirect, switch, Route};
+use crate::session_store;
+use crate::state::AppState;
+use crate::style::global_style;
+
+#[function_component]
+pub fn App() -> Html {
+    // The login saved for this tab, replayed once at start-up.
+    let saved = use_state(session_store::load);
+    let state = use_reducer(|| AppState::new(saved.as_ref().map(|s| s.user_id.clone())));
+    // One calling service for the app's lifetime; its subscription goes with it.
+    let calling = use_state(|| Calling::new(state.dispatcher()));
+    {
+        let (calling, saved) = ((*calling).clone(), (*saved).clone());
+        use_effect_with((), move |_| {
+            if let Some(saved) = saved {
+                calling.login(saved);
+            }
+        });
+    }
+
+    html! {
+        <ContextProvider<AppContext> context={state}>
+            <ContextProvider<Calling> context={(*calling).clone()}>
+                <BrowserRouter>
+                    { global_style() }
+                    { header() }
+                    <main>
+                        <Switch<Route> render={switch} />
+                    </main>
+                    <IncomingDialog />
+                    <Director />
+                </BrowserRouter>
+            </ContextProvider<Calling>>
+        </ContextProvider<AppContext>>
+    }
+}
+
+/// Moves the user to the route the state calls for.
+#[function_component]
+fn Director() -> Html {
+    let state = use_app_state();
+    let navigator = use_navigator();
+    let target = use_route::<Route>().and_then(|route| redirect(&state, route));
+    use_effect_with(target, move |target| {
+        if let (Some(target), Some(navigator)) = (target, navigator) {
+            navigator.replace(target);
+        }
+    });
+    html! {}
+}

@@ -1,0 +1,188 @@
+//! The bridge between the calling service and the app state.
+//!
+//! [`Calling`] owns the app's one [`WebCall`] and its event subscription, and is shared with
+//! every component through a context. The `WebCall` is created at the first login, because the
+//! application ID it needs comes with the UserSig from `/api/usersig` (or from the session saved
+//! for this tab); it is kept for later logins to the same application. Client events become
+//! [`Action::Event`]s; the user's requests go through the methods here, which call the client
+//! and record what they did. Dropping the last `Calling` (when the app unmounts) drops the
+//! subscription and the client.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use webcall_client::{CallEvent, CallType, ClientError, Subscription, WebCall, WebCallOptions};
+use yew::UseReducerDispatcher;
+
+use crate::session_store::{self, SavedSession};
+use crate::state::{Action, AppState};
+use crate::strings::t;
+
+/// The app's handle on the calling service. Cheap to clone; equal when it is the same one.
+#[derive(Clone)]
+pub struct Calling(Rc<Inner>);
+
+impl PartialEq for Calling {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+struct Inner {
+    dispatch: UseReducerDispatcher<AppState>,
+    client: RefCell<Option<Client>>,
+    /// The login under way, saved for the tab once it succeeds.
+    pending: RefCell<Option<SavedSession>>,
+}
+
+struct Client {
+    webcall: WebCall,
+    sdk_app_id: u32,
+    _subscription: Subscription,
+}
+
+impl Calling {
+    pub fn new(dispatch: UseReducerDispatcher<AppState>) -> Self {
+        Calling(Rc::new(Inner {
+            dispatch,
+            client: RefCell::new(None),
+            pending: RefCell::new(None),
+        }))
+    }
+
+    /// The client, once there is one.
+    fn client(&self) -> Option<WebCall> {
+        self.0.client.borrow().as_ref().map(|c| c.webcall.clone())
+    }
+
+    /// The client for application `sdk_app_id`, created and subscribed to if need be.
+    fn client_for(&self, sdk_app_id: u32) -> WebCall {
+        if let Some(client) = &*self.0.client.borrow() {
+            if client.sdk_app_id == sdk_app_id {
+                return client.webcall.clone();
+            }
+        }
+        let webcall = WebCall::new(WebCallOptions {
+            server_url: server_url(),
+            sdk_app_id,
+        });
+        // The handler reaches the client through a weak reference: holding the client itself
+        // would keep it alive forever.
+        let inner = Rc::downgrade(&self.0);
+        let subscription = webcall.on_event(move |event| on_event(&inner, event));
+        *self.0.client.borrow_mut() = Some(Client {
+            webcall: webcall.clone(),
+            sdk_app_id,
+            _subscription: subscription,
+        });
+        webcall
+    }
+
+    /// Logs in with `session`, from the login page or restoring this tab's saved session.
+    /// Failures are recorded in the state.
+    pub fn login(&self, session: SavedSession) {
+        let webcall = self.client_for(session.sdk_app_id);
+        let (user_id, user_sig) = (session.user_id.clone(), session.user_sig.clone());
+        *self.0.pending.borrow_mut() = Some(session);
+        if let Err(error) = webcall.login(&user_id, &user_sig) {
+            self.0.pending.borrow_mut().take();
+            session_store::clear();
+            self.0
+                .dispatch
+                .dispatch(Action::LoginFailed(t().client_error(&error)));
+        }
+    }
+
+    /// Logs out; [`CallEvent::LoggedOut`] updates the state.
+    pub fn logout(&self) {
+        session_store::clear();
+        if let Some(webcall) = self.client() {
+            let _ = webcall.logout();
+        }
+    }
+
+    /// Calls `callee`: dialling begins, or the reason it cannot.
+    pub fn call(&self, callee: &str) -> Result<(), ClientError> {
+        let webcall = self.client().ok_or(ClientError::NotLoggedIn)?;
+        webcall.call(callee, CallType::Audio, None)?;
+        self.0
+            .dispatch
+            .dispatch(Action::Dialed(webcall.call_state()));
+        Ok(())
+    }
+
+    /// Accepts the ringing call.
+    pub fn accept(&self) -> Result<(), ClientError> {
+        self.client().ok_or(ClientError::NotLoggedIn)?.accept()?;
+        self.0.dispatch.dispatch(Action::Accepted);
+        Ok(())
+    }
+
+    /// Rejects the ringing call.
+    pub fn reject(&self) -> Result<(), ClientError> {
+        let webcall = self.client().ok_or(ClientError::NotLoggedIn)?;
+        let before = webcall.call_state();
+        webcall.reject()?;
+        self.0.dispatch.dispatch(Action::LeftCall(before));
+        Ok(())
+    }
+
+    /// Leaves the call: cancels it while dialling, rejects it while ringing, hangs up in it.
+    pub fn hang_up(&self) -> Result<(), ClientError> {
+        let webcall = self.client().ok_or(ClientError::NotLoggedIn)?;
+        let before = webcall.call_state();
+        webcall.hangup()?;
+        self.0.dispatch.dispatch(Action::LeftCall(before));
+        Ok(())
+    }
+
+    /// Mutes or unmutes the microphone.
+    pub fn set_muted(&self, muted: bool) -> Result<(), ClientError> {
+        self.client()
+            .ok_or(ClientError::NotLoggedIn)?
+            .set_mic_mute(muted)?;
+        self.0.dispatch.dispatch(Action::Muted(muted));
+        Ok(())
+    }
+}
+
+/// Keeps the saved session in step with the client's, and hands the event to the state.
+fn on_event(inner: &Weak<Inner>, event: &CallEvent) {
+    let Some(inner) = inner.upgrade() else {
+        return;
+    };
+    match event {
+        CallEvent::LoggedIn { .. } => {
+            if let Some(session) = inner.pending.borrow_mut().take() {
+                session_store::save(&session);
+            }
+        }
+        CallEvent::LoggedOut { .. } => {
+            inner.pending.borrow_mut().take();
+            session_store::clear();
+        }
+        _ => {}
+    }
+    let snapshot = inner
+        .client
+        .borrow()
+        .as_ref()
+        .map(|c| c.webcall.call_state())
+        .unwrap_or_default();
+    inner
+        .dispatch
+        .dispatch(Action::Event(event.clone(), snapshot));
+}
+
+/// The signaling WebSocket on the page's own host: `wss:` on https pages, `ws:` otherwise.
+fn server_url() -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let protocol = location.as_ref().and_then(|l| l.protocol().ok());
+    let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
+    let scheme = if protocol.as_deref() == Some("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
+    format!("{scheme}://{host}/ws")
+}

@@ -1,0 +1,32 @@
+//! The hooks through which components reach the app's shared state and the calling service.
+
+use yew::prelude::*;
+
+use crate::calling::Calling;
+use crate::state::AppState;
+
+/// The app state as provided at the root: read it, and dispatch to it.
+pub type AppContext = UseReducerHandle<AppState>;
+
+/// The app state. Panics outside the app root's providers, which is a programming error.
+#[hook]
+pub fn use_app_state() -> AppContext {
+    use_context::<AppContext>().expect("AppContext is provided by the app root")
+}
+
+/// The calling service. Panics outside the app root's providers.
+#[hook]
+pub fn use_calling() -> Calling {
+    use_context::<Calling>().expect("Calling is provided by the app root")
+}
+
+/// Moves keyboard focus to `node` when the component mounts, so that a page change does not
+/// leave focus on nothing.
+#[hook]
+pub fn use_focus_on_mount(node: NodeRef) {
+    use_effect_with((), move |_| {
+        if let Some(element) = node.cast::<web_sys::HtmlElement>() {
+            let _ = element.focus();
+        }
+    });
+}
