@@ -1,0 +1,207 @@
+//! End-to-end browser tests of the WebCall app: real Chromium sessions, real WebRTC audio.
+//!
+//! Needs the release SPA, the server binary and a speech WAV; run with `cargo xtask test`
+//! (which builds all that and runs this binary in a loopback-only network namespace), or
+//! `cargo xtask test --browser-only -- <name filter>`. Each test starts its own server and
+//! chromedriver; run them one at a time (`--test-threads=1`).
+
+#[path = "browser/harness.rs"]
+mod harness;
+#[path = "browser/user.rs"]
+mod user;
+
+use std::time::{Duration, Instant};
+
+use harness::{report, Harness};
+use user::{User, UI};
+
+/// How long audio gets to start flowing / to become audible.
+const AUDIO: Duration = Duration::from_secs(15);
+
+/// Logs in two users and puts them in a call (`caller` calls, `callee` accepts); returns the
+/// time from Accept to the callee's first inbound audio packet.
+async fn establish_call(caller: &User, callee: &User) -> Duration {
+    caller.call(callee).await;
+    callee.wait_ringing(caller).await;
+    let accepted = Instant::now();
+    callee.click_in_dialog("Accept").await;
+    let first_audio = callee.wait_first_packets(AUDIO).await;
+    caller.wait_page("/in-call", &callee.id, UI).await;
+    callee.wait_page("/in-call", &caller.id, UI).await;
+    first_audio - accepted
+}
+
+#[tokio::test]
+async fn call_accept_talk_hang_up() {
+    let h = Harness::start().await;
+    let alice = User::new(&h, "alice").await;
+    let bob = User::new(&h, "bob").await;
+    alice.login().await;
+    bob.login().await;
+
+    let accept_to_audio = establish_call(&alice, &bob).await;
+    report(&format!("accept→audio: {} ms", accept_to_audio.as_millis()));
+
+    for u in [&alice, &bob] {
+        u.wait("a call timer mm:ss", UI, || async move {
+            let text = u.body_text().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(has_timer(&text).then_some(()))
+        })
+        .await;
+        u.wait_text("Mute", UI).await;
+    }
+    alice.assert_audio_flows(AUDIO).await;
+    bob.assert_audio_flows(AUDIO).await;
+
+    alice.click("Hang up").await;
+    bob.wait_page("/call", "Call ended", Duration::from_secs(2))
+        .await;
+    alice.wait_page("/call", "Call ended", UI).await;
+    alice.wait_media_released(UI).await;
+    bob.wait_media_released(UI).await;
+    alice.close().await;
+    bob.close().await;
+}
+
+/// Whether `text` holds a `mm:ss` timer.
+fn has_timer(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(5).any(|w| {
+        w[0].is_ascii_digit()
+            && w[1].is_ascii_digit()
+            && w[2] == b':'
+            && w[3].is_ascii_digit()
+            && w[4].is_ascii_digit()
+    })
+}
+
+#[tokio::test]
+async fn reject_shows_rejected() {
+    let h = Harness::start().await;
+    let alice = User::new(&h, "alice").await;
+    let bob = User::new(&h, "bob").await;
+    alice.login().await;
+    bob.login().await;
+
+    alice.call(&bob).await;
+    bob.wait_ringing(&alice).await;
+    bob.click_in_dialog("Reject").await;
+    alice
+        .wait_page("/call", &format!("{} rejected the call", bob.id), UI)
+        .await;
+    bob.wait_no_dialog(UI).await;
+    bob.wait_page("/call", &format!("Logged in as {}", bob.id), UI)
+        .await;
+    alice.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn busy_while_in_call() {
+    let h = Harness::start().await;
+    let alice = User::new(&h, "alice").await;
+    let bob = User::new(&h, "bob").await;
+    let carol = User::new(&h, "carol").await;
+    alice.login().await;
+    bob.login().await;
+    carol.login().await;
+    establish_call(&alice, &bob).await;
+
+    carol.fill("Callee user ID", &bob.id).await;
+    carol.click("Call").await;
+    carol
+        .wait_page("/call", &format!("{} is busy", bob.id), UI)
+        .await;
+
+    for (u, other) in [(&alice, &bob), (&bob, &alice)] {
+        u.wait_page("/in-call", &other.id, UI).await;
+        u.assert_audio_flows(AUDIO).await;
+    }
+    assert!(
+        bob.dialog_text().await.unwrap().is_none(),
+        "bob, in a call, was shown a dialog for carol's call"
+    );
+    alice.close().await;
+    bob.close().await;
+    carol.close().await;
+}
+
+#[tokio::test]
+async fn invalid_user_id_shows_inline_error() {
+    let h = Harness::start().await;
+    let user = User::new(&h, "x").await;
+    user.goto("/login").await;
+    let before = user.body_text().await.unwrap();
+    user.fill("User ID", "not valid!").await;
+    user.click("Log in").await;
+    let u = &user;
+    let before = &before;
+    u.wait("an inline error on /login", UI, || async move {
+        let text = u.body_text().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((text != *before).then_some(()))
+    })
+    .await;
+    assert_eq!(
+        user.path().await.unwrap(),
+        "/login",
+        "an invalid ID left /login"
+    );
+    user.close().await;
+}
+
+#[tokio::test]
+async fn caller_cancels() {
+    let h = Harness::start().await;
+    let alice = User::new(&h, "alice").await;
+    let bob = User::new(&h, "bob").await;
+    alice.login().await;
+    bob.login().await;
+
+    alice.call(&bob).await;
+    bob.wait_ringing(&alice).await;
+    alice.click("Cancel").await;
+    bob.wait_no_dialog(UI).await;
+    alice.wait_page("/call", "Call cancelled", UI).await;
+    alice.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn unanswered_call_shows_no_answer() {
+    let h = Harness::start_with(&["--ring-timeout-secs", "2"]).await;
+    let alice = User::new(&h, "alice").await;
+    let bob = User::new(&h, "bob").await;
+    alice.login().await;
+    bob.login().await;
+
+    alice.call(&bob).await;
+    bob.wait_ringing(&alice).await;
+    alice.wait_page("/call", "No answer", UI).await;
+    bob.wait_no_dialog(UI).await;
+    alice.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn reload_keeps_login() {
+    let h = Harness::start().await;
+    let alice = User::new(&h, "alice").await;
+    alice.login().await;
+    alice.refresh().await;
+    alice
+        .wait_page("/call", &format!("Logged in as {}", alice.id), UI)
+        .await;
+    alice.close().await;
+}
+
+/// The harness itself: the server serves the SPA's index.html and a browser loads it.
+#[tokio::test]
+async fn harness_serves_the_app() {
+    let h = Harness::start().await;
+    let user = User::new(&h, "smoke").await;
+    user.goto("/").await;
+    let title = user.client.title().await.unwrap();
+    let html = user.client.source().await.unwrap();
+    assert!(html.contains("<body"), "no HTML at / (title {title:?})");
+    user.close().await;
+}

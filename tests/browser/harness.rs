@@ -1,0 +1,369 @@
+//! The browser test harness: the WebCall server and chromedriver as child processes on
+//! 127.0.0.1, Chromium sessions with a fake microphone, and `wait_for`.
+//!
+//! Runs inside a loopback-only network namespace (`cargo xtask test` sets that up); it only
+//! ever talks to 127.0.0.1. Configuration comes from the environment:
+//! `WEBCALL_SERVER_BIN`, `WEBCALL_DIST`, `WEBCALL_SPEECH_WAV`, and optionally
+//! `WEBCALL_CHROMIUM` (default /usr/bin/chromium) and `WEBCALL_CHROMEDRIVER` (default
+//! chromedriver).
+
+use std::fmt::Display;
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How often `wait_for` polls.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// How long the server and chromedriver get to come up.
+const STARTUP: Duration = Duration::from_secs(20);
+
+/// Polls `check` every [`POLL`] until it yields `Some`, or fails once `timeout` has passed with
+/// a message naming `what` and the last error `check` returned. Errors count as "not yet".
+pub async fn wait_for<T, E, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+) -> Result<T, String>
+where
+    E: Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, E>>,
+{
+    let start = Instant::now();
+    let mut last_error = None;
+    loop {
+        // A check that hangs must not outlive the deadline.
+        let left = timeout.saturating_sub(start.elapsed()).max(POLL);
+        match tokio::time::timeout(left, check()).await {
+            Ok(Ok(Some(value))) => return Ok(value),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => last_error = Some(e.to_string()),
+            Err(_) => last_error = Some(format!("the check did not finish within {left:?}")),
+        }
+        if start.elapsed() >= timeout {
+            let mut msg = format!("timed out after {timeout:?} waiting for {what}");
+            if let Some(e) = last_error {
+                msg.push_str(&format!(" (last error: {e})"));
+            }
+            return Err(msg);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Writes a line to stderr that libtest does not capture (a measurement worth seeing).
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+fn env_path(name: &str) -> PathBuf {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!("{name} is not set: run the browser tests with `cargo xtask test`")
+        })
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; the child binds it right after).
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("binding 127.0.0.1:0")
+        .port()
+}
+
+/// `GET path` over HTTP/1.1 on 127.0.0.1; returns the status code and the body. Gives up after
+/// two seconds (a server may keep the connection open despite `Connection: close`).
+pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let request = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut buf).await?;
+            response.extend_from_slice(&buf[..n]);
+            if n == 0 || response_complete(&response) {
+                break;
+            }
+        }
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                std::io::Error::other(format!("not an HTTP response: {response:.80}"))
+            })?;
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        Ok((status, body.to_string()))
+    };
+    tokio::time::timeout(Duration::from_secs(2), request)
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::other(format!(
+                "GET {path}: no complete answer in 2 s"
+            )))
+        })
+}
+
+/// Whether `response` holds the headers and `Content-Length` bytes of body.
+fn response_complete(response: &[u8]) -> bool {
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    String::from_utf8_lossy(&response[..end])
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .is_some_and(|len| response.len() - (end + 4) >= len)
+}
+
+/// A child process in its own process group; dropping it kills the whole group (chromedriver's
+/// browsers included) and reaps the child.
+pub struct Proc {
+    name: &'static str,
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, cmd: &mut Command, log: PathBuf) -> Proc {
+        use std::os::unix::process::CommandExt;
+        let file = std::fs::File::create(&log).expect("creating a log file");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("cloning a log file"))
+            .stderr(file)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {name} ({:?}): {e}", cmd.get_program()));
+        Proc {
+            name,
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Fails if the process has exited (e.g. it could not bind its port).
+    fn check_alive(&mut self) -> Result<(), String> {
+        let child = self.child.as_mut().expect("process already killed");
+        match child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!(
+                "{} exited with {status}; log {}",
+                self.name,
+                self.log.display()
+            )),
+            Err(e) => Err(format!("{}: {e}", self.name)),
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // The negative PID names the process group (the child leads it).
+            // SAFETY: kill(2) takes plain integers; a group that is gone is an ESRCH.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The last `lines` lines of a file, for failure messages.
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// One test's world: a WebCall server and a chromedriver, killed on drop.
+pub struct Harness {
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub base_url: String,
+    webdriver_url: String,
+    dir: PathBuf,
+    browsers: AtomicUsize,
+    server: Proc,
+    chromedriver: Proc,
+}
+
+impl Harness {
+    /// Starts the server (with `extra_server_args`) and chromedriver and waits until both answer.
+    pub async fn start_with(extra_server_args: &[&str]) -> Harness {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let dir = std::env::temp_dir().join(format!(
+            "webcall-browser-{started}-{}",
+            RUNS.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating the harness directory");
+
+        let server_port = free_port();
+        let server = Proc::spawn(
+            "webcall-server",
+            Command::new(env_path("WEBCALL_SERVER_BIN"))
+                .arg("--dist")
+                .arg(env_path("WEBCALL_DIST"))
+                .args(["--bind", "127.0.0.1", "--port", &server_port.to_string()])
+                .args(extra_server_args)
+                .env(
+                    "RUST_LOG",
+                    std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+                )
+                .env("NO_COLOR", "1"),
+            dir.join("server.log"),
+        );
+        let driver_port = free_port();
+        let chromedriver_bin =
+            std::env::var("WEBCALL_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let chromedriver = Proc::spawn(
+            "chromedriver",
+            Command::new(chromedriver_bin).arg(format!("--port={driver_port}")),
+            dir.join("chromedriver.log"),
+        );
+        let mut harness = Harness {
+            base_url: format!("http://127.0.0.1:{server_port}"),
+            webdriver_url: format!("http://127.0.0.1:{driver_port}"),
+            dir,
+            browsers: AtomicUsize::new(0),
+            server,
+            chromedriver,
+        };
+        harness.wait_ready(server_port, driver_port).await;
+        harness
+    }
+
+    pub async fn start() -> Harness {
+        Harness::start_with(&[]).await
+    }
+
+    async fn wait_ready(&mut self, server_port: u16, driver_port: u16) {
+        let server_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, server_port));
+        let driver_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, driver_port));
+        let server = &mut self.server;
+        let result = wait_for("the server to answer GET / with 200", STARTUP, || {
+            let alive = server.check_alive();
+            async move {
+                alive?;
+                match http_get(server_addr, "/").await {
+                    Ok((200, _)) => Ok(Some(())),
+                    Ok((status, _)) => Err(format!("GET / answered {status}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await;
+        if let Err(e) = result {
+            panic!("{e}\nserver log:\n{}", tail(&self.server.log, 30));
+        }
+        let driver = &mut self.chromedriver;
+        let result = wait_for("chromedriver to report ready", STARTUP, || {
+            let alive = driver.check_alive();
+            async move {
+                alive?;
+                match http_get(driver_addr, "/status").await {
+                    Ok((200, body)) if body.replace(' ', "").contains(r#""ready":true"#) => {
+                        Ok(Some(()))
+                    }
+                    Ok((status, body)) => Err(format!("/status answered {status}: {body:.200}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await;
+        if let Err(e) = result {
+            panic!(
+                "{e}\nchromedriver log:\n{}",
+                tail(&self.chromedriver.log, 30)
+            );
+        }
+    }
+
+    /// A new Chromium session with its own profile and the speech WAV as its microphone.
+    pub async fn browser(&self) -> Client {
+        let n = self.browsers.fetch_add(1, Ordering::SeqCst);
+        let profile = self.dir.join(format!("profile-{n}"));
+        std::fs::create_dir_all(&profile).expect("creating a browser profile directory");
+        let wav = env_path("WEBCALL_SPEECH_WAV");
+        assert!(
+            wav.is_file(),
+            "WEBCALL_SPEECH_WAV {} is not a file",
+            wav.display()
+        );
+        let binary =
+            std::env::var("WEBCALL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            format!("--user-data-dir={}", profile.display()),
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            "--allow-loopback-in-peer-connection".into(),
+            "--autoplay-policy=no-user-gesture-required".into(),
+            format!("--use-file-for-fake-audio-capture={}", wav.display()),
+        ];
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": binary, "args": args },
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.webdriver_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not open a Chromium session: {e}\nchromedriver log:\n{}",
+                    tail(&self.chromedriver.log, 30)
+                )
+            })
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.chromedriver.kill();
+        self.server.kill();
+        if std::thread::panicking() {
+            report(&format!(
+                "--- server log (tail; all logs kept in {}):\n{}",
+                self.dir.display(),
+                tail(&self.server.log, 40)
+            ));
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

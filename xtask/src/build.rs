@@ -1,0 +1,97 @@
+//! `cargo xtask build`: the release SPA into dist/ (trunk) and the release server.
+
+use crate::cmd::{root, run, skip, step};
+use crate::{setup, size};
+use anyhow::Result;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn dist_dir() -> PathBuf {
+    root().join("dist")
+}
+
+pub fn server_bin() -> PathBuf {
+    root().join("target/release/webcall-server")
+}
+
+/// Where the fingerprint of the inputs of the last successful `trunk build` is kept.
+fn stamp_path() -> PathBuf {
+    root().join("target/xtask-trunk.stamp")
+}
+
+pub fn run_all() -> Result<()> {
+    setup::run_all()?;
+    // Trunk runs cargo with --offline (Trunk.toml), so every crate must be downloaded first.
+    // Without anything to download this needs no network.
+    step("cargo fetch", || {
+        run(Command::new("cargo").arg("fetch").current_dir(root()))
+    })?;
+    let name = "trunk build --release (SPA into dist/)";
+    let fingerprint = spa_inputs_fingerprint()?;
+    let stamp = std::fs::read_to_string(stamp_path()).unwrap_or_default();
+    if stamp == fingerprint && size::first_load_files(&dist_dir()).is_ok() {
+        skip(name, "no input changed since the last build");
+    } else {
+        step(name, || {
+            run(Command::new("trunk")
+                .args(["build", "--release"])
+                .env("TRUNK_SKIP_VERSION_CHECK", "true")
+                .current_dir(root()))
+        })?;
+        std::fs::write(stamp_path(), &fingerprint)?;
+    }
+    step("cargo build --release -p webcall-server", || {
+        run(Command::new("cargo")
+            .args(["build", "--release", "-p", "webcall-server"])
+            .current_dir(root()))
+    })?;
+    size::print(&dist_dir())
+}
+
+/// Folders and files that do not go into the SPA.
+const NOT_SPA_INPUTS: [&str; 10] = [
+    ".git",
+    ".tools",
+    "target",
+    "dist",
+    "server",
+    "xtask",
+    "tests",
+    ".ci",
+    "node_modules",
+    "README.md",
+];
+
+/// A hash over the path, size and modification time of every file the SPA may be built from:
+/// the whole repository except [`NOT_SPA_INPUTS`].
+fn spa_inputs_fingerprint() -> Result<String> {
+    let mut files = Vec::new();
+    walk(&root(), &mut files)?;
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    files.hash(&mut h);
+    Ok(format!("{:016x} {} files\n", h.finish(), files.len()))
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64, u128)>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if dir == root() && NOT_SPA_INPUTS.iter().any(|n| entry.file_name() == *n) {
+            continue;
+        }
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            walk(&path, out)?;
+        } else {
+            let mtime = meta
+                .modified()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            out.push((path, meta.len(), mtime));
+        }
+    }
+    Ok(())
+}
