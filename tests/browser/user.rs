@@ -20,12 +20,29 @@ if (!window.__pcs) {
   window.__logs = [];
   const Pc = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Pc {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+      // A remote track unmutes when its first RTP packet arrives: the in-page time audio began.
+      window.__firstAudioAt = null;
+      this.addEventListener('track', (e) => e.track.addEventListener('unmute', () => {
+        if (window.__firstAudioAt === null) window.__firstAudioAt = performance.now();
+      }));
+    }
   };
+  // When each button was last clicked, in page time, by its text.
+  window.__clicks = {};
+  document.addEventListener('click', (e) => {
+    const button = e.target.closest && e.target.closest('button');
+    if (button) window.__clicks[button.textContent.trim()] = performance.now();
+  }, true);
   const md = navigator.mediaDevices;
   const gum = md.getUserMedia.bind(md);
+  window.__gumMs = [];
   md.getUserMedia = async (constraints) => {
+    const started = performance.now();
     const stream = await gum(constraints);
+    window.__gumMs.push(performance.now() - started);
     window.__streams.push(stream);
     return stream;
   };
@@ -326,6 +343,21 @@ impl User {
             packets_received: v["packetsReceived"].as_u64(),
             audio_level: v["audioLevel"].as_f64(),
         })
+    }
+
+    /// Milliseconds, in page time, from the last click on the button `button` to the first
+    /// packet of remote audio (the remote track's `unmute`), when the page saw both.
+    pub async fn ms_from_click_to_audio(&self, button: &str) -> Option<f64> {
+        self.client
+            .execute(
+                "const c = window.__clicks && window.__clicks[arguments[0]]; \
+                 const a = window.__firstAudioAt; \
+                 return (c == null || a == null) ? null : a - c;",
+                vec![button.into()],
+            )
+            .await
+            .ok()?
+            .as_f64()
     }
 
     /// Waits until inbound audio packets arrive; returns when they did.

@@ -75,13 +75,18 @@ pub enum MediaCommand {
     /// Open the microphone (`getUserMedia({audio: true})`); answer with
     /// [`MediaEvent::MicReady`] or [`MediaEvent::MicFailed`].
     StartMic,
-    /// Create the peer connection with the microphone's track. With `offer`, create an SDP
-    /// offer at once and report it as [`MediaEvent::LocalSignal`]; without, wait for the remote
-    /// offer. Report every local ICE candidate as [`MediaEvent::LocalSignal`] too.
+    /// Create the peer connection, with the microphone's track if the microphone is open
+    /// already. With `offer`, create an SDP offer at once and report it as
+    /// [`MediaEvent::LocalSignal`]; without, wait for the remote offer and answer it (sending
+    /// audio once [`MediaCommand::AttachMic`] comes). Report every local ICE candidate as
+    /// [`MediaEvent::LocalSignal`] too.
     CreatePeer {
         ice_servers: Vec<IceServer>,
         offer: bool,
     },
+    /// The microphone opened after the peer connection was created: send its track on the
+    /// connection's audio sender, without renegotiating.
+    AttachMic,
     /// Apply a signal from the other party: set a remote offer (and answer it), set a remote
     /// answer, or add a remote ICE candidate (held until the remote description is set).
     ApplySignal(Signal),

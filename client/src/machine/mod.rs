@@ -72,12 +72,8 @@ enum Call {
         call_id: CallId,
         caller: UserId,
     },
-    /// Callee: accepted here; the microphone is opening.
-    Answering {
-        call_id: CallId,
-        caller: UserId,
-    },
-    /// Callee: `Accept` is sent, the server's answer not yet in.
+    /// Callee: `Accept` is sent, the server's answer not yet in. The microphone opens and the
+    /// peer connection negotiates meanwhile, so audio from the caller flows as early as it can.
     Accepting {
         call_id: CallId,
         caller: UserId,
@@ -99,7 +95,6 @@ impl Call {
             Call::Idle | Call::OpeningMic { .. } | Call::Inviting { .. } => None,
             Call::Dialing { call_id, .. }
             | Call::Incoming { call_id, .. }
-            | Call::Answering { call_id, .. }
             | Call::Accepting { call_id, .. }
             | Call::Active { call_id, .. } => Some(call_id),
         }
@@ -164,12 +159,12 @@ impl Machine {
             | Call::Dialing { callee, .. } => CallState::Dialing {
                 callee: callee.clone(),
             },
-            Call::Incoming { call_id, caller }
-            | Call::Answering { call_id, caller }
-            | Call::Accepting { call_id, caller } => CallState::Incoming {
-                caller: caller.clone(),
-                call_id: call_id.clone(),
-            },
+            Call::Incoming { call_id, caller } | Call::Accepting { call_id, caller } => {
+                CallState::Incoming {
+                    caller: caller.clone(),
+                    call_id: call_id.clone(),
+                }
+            }
             Call::Active {
                 call_id,
                 peer,
@@ -284,17 +279,26 @@ impl Machine {
         let Call::Incoming { call_id, caller } = &self.call else {
             return Err(ClientError::NoCall("accept"));
         };
-        self.call = Call::Answering {
+        let call_id = call_id.clone();
+        self.call = Call::Accepting {
             call_id: call_id.clone(),
             caller: caller.clone(),
         };
+        // Accept, open the microphone and negotiate all at once: the caller's audio can flow
+        // before the microphone here is open, which then joins the call without renegotiation.
+        self.send(ClientMsg::Accept { call_id });
         self.out(Output::Media(MediaCommand::StartMic));
+        let ice_servers = self.ice_servers();
+        self.out(Output::Media(MediaCommand::CreatePeer {
+            ice_servers,
+            offer: false,
+        }));
         Ok(())
     }
 
     fn reject(&mut self) -> Result<(), ClientError> {
         match &self.call {
-            Call::Incoming { call_id, .. } | Call::Answering { call_id, .. } => {
+            Call::Incoming { call_id, .. } => {
                 let call_id = call_id.clone();
                 self.send(ClientMsg::Reject { call_id });
                 self.go_idle();
@@ -310,9 +314,7 @@ impl Machine {
             Call::OpeningMic { .. } => {}
             Call::Inviting { req, .. } => self.cancelled_req = Some(req),
             Call::Dialing { call_id, .. } => self.send(ClientMsg::Cancel { call_id }),
-            Call::Incoming { call_id, .. } | Call::Answering { call_id, .. } => {
-                self.send(ClientMsg::Reject { call_id })
-            }
+            Call::Incoming { call_id, .. } => self.send(ClientMsg::Reject { call_id }),
             // The server may have accepted already; a hang-up covers both cases.
             Call::Accepting { call_id, .. } => self.send(ClientMsg::Hangup { call_id }),
             Call::Active { call_id, since, .. } => {
@@ -522,9 +524,7 @@ impl Machine {
                 // The caller's own cancel or hang-up: already idle locally.
                 Outcome::Cancelled | Outcome::HungUp { .. } => return,
             },
-            Call::Incoming { caller, .. }
-            | Call::Answering { caller, .. }
-            | Call::Accepting { caller, .. } => match outcome {
+            Call::Incoming { caller, .. } | Call::Accepting { caller, .. } => match outcome {
                 Outcome::NoAnswer => CallEvent::CallingTimeout {
                     sponsor: caller,
                     call_id,
@@ -624,35 +624,26 @@ impl Machine {
                     };
                     self.send(msg);
                 }
-                Call::Answering { call_id, caller } => {
-                    let call_id = call_id.clone();
-                    self.call = Call::Accepting {
-                        call_id: call_id.clone(),
-                        caller: caller.clone(),
-                    };
-                    self.send(ClientMsg::Accept { call_id });
-                    let ice_servers = self.ice_servers();
-                    self.out(Output::Media(MediaCommand::CreatePeer {
-                        ice_servers,
-                        offer: false,
-                    }));
+                // The callee's microphone, opened while the call connected.
+                Call::Accepting { .. } | Call::Active { .. } => {
+                    self.out(Output::Media(MediaCommand::AttachMic))
                 }
                 _ => {}
             },
             MediaEvent::MicFailed(error) => {
-                match &self.call {
-                    Call::OpeningMic { .. } => self.go_idle(),
-                    Call::Answering { call_id, .. } => {
-                        let call_id = call_id.clone();
-                        self.send(ClientMsg::Reject { call_id });
-                        self.go_idle();
-                    }
-                    _ => return,
+                let in_call = matches!(self.call, Call::Accepting { .. } | Call::Active { .. });
+                if !in_call && !matches!(self.call, Call::OpeningMic { .. }) {
+                    return;
                 }
                 self.event(CallEvent::Error {
                     code: error.code(),
                     message: error.to_string(),
                 });
+                if in_call {
+                    self.end_call_failed(now, "the microphone could not be opened");
+                } else {
+                    self.go_idle();
+                }
             }
             MediaEvent::LocalSignal(signal) => {
                 if let Call::Dialing { call_id, .. }
@@ -741,9 +732,7 @@ impl Machine {
                     reason: NoRespReason::Unreachable(why.into()),
                 });
             }
-            Call::Incoming { call_id, caller }
-            | Call::Answering { call_id, caller }
-            | Call::Accepting { call_id, caller } => {
+            Call::Incoming { call_id, caller } => {
                 self.send(ClientMsg::Reject {
                     call_id: call_id.clone(),
                 });
@@ -752,16 +741,22 @@ impl Machine {
                     call_id,
                 });
             }
-            Call::Active {
-                call_id,
-                peer,
-                since,
-                ..
-            } => {
+            Call::Accepting { call_id, .. } => {
+                // The server may have accepted already; a hang-up covers both cases.
                 self.send(ClientMsg::Hangup {
                     call_id: call_id.clone(),
                 });
-                self.event(CallEvent::UserLeave { user_id: peer });
+                self.event(CallEvent::CallEnd {
+                    call_id,
+                    duration_secs: 0,
+                    ended_by: None,
+                    failure: Some(why.into()),
+                });
+            }
+            Call::Active { call_id, since, .. } => {
+                self.send(ClientMsg::Hangup {
+                    call_id: call_id.clone(),
+                });
                 self.event(CallEvent::CallEnd {
                     call_id,
                     duration_secs: now.saturating_sub(since) / 1000,

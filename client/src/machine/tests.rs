@@ -24,6 +24,8 @@ struct Device {
 
 #[derive(Default)]
 struct FakePeer {
+    /// Whether the microphone's track is on the connection.
+    sending: bool,
     local: bool,
     remote: bool,
     remote_ice: usize,
@@ -154,8 +156,10 @@ impl World {
                             media_inputs.push(Input::Media(event));
                         }
                         MediaCommand::CreatePeer { offer, .. } => {
-                            assert!(dev.mic_open, "peer created without a microphone");
-                            let mut peer = FakePeer::default();
+                            let mut peer = FakePeer {
+                                sending: dev.mic_open,
+                                ..FakePeer::default()
+                            };
                             if offer {
                                 peer.local = true;
                                 media_inputs.push(Input::Media(MediaEvent::LocalSignal(
@@ -189,6 +193,10 @@ impl World {
                                 peer.connected = true;
                                 media_inputs.push(Input::Media(MediaEvent::Connected));
                             }
+                        }
+                        MediaCommand::AttachMic => {
+                            assert!(dev.mic_open, "attached a closed microphone");
+                            dev.peer.as_mut().expect("attached to no peer").sending = true;
                         }
                         MediaCommand::SetMicMuted(_) => {}
                         MediaCommand::Close => {
@@ -517,7 +525,11 @@ fn call_accept_talk_and_hang_up() {
             w.state(user),
             CallState::InCall { peer: p, connected: true, muted: false, .. } if p == peer
         ));
-        assert!(w.devices[user].peer.as_ref().unwrap().connected);
+        let peer = w.devices[user].peer.as_ref().unwrap();
+        assert!(
+            peer.connected && peer.sending,
+            "{user}'s audio is not on the call"
+        );
     }
 
     w.advance(65_000);
@@ -692,7 +704,29 @@ fn a_failed_microphone_never_rings_anyone() {
 }
 
 #[test]
-fn a_callee_without_a_microphone_rejects_with_an_error() {
+fn accepting_sends_accept_before_the_microphone_is_open() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    let now = w.now;
+    let bob = &mut w.dev("bob").machine;
+    bob.handle(now, Input::Accept).unwrap();
+    let outputs: Vec<Output> = std::iter::from_fn(|| bob.poll_output()).collect();
+    assert!(
+        matches!(
+            &outputs[..],
+            [
+                Output::Send(ClientMsg::Accept { .. }),
+                Output::Media(MediaCommand::StartMic),
+                Output::Media(MediaCommand::CreatePeer { offer: false, .. })
+            ]
+        ),
+        "{outputs:?}"
+    );
+}
+
+#[test]
+fn a_callee_whose_microphone_fails_ends_the_call_with_an_error() {
     let mut w = World::logged_in(&["alice", "bob"]);
     w.dev("bob").mic_result = Err(MediaError::NoDevice);
     w.input("alice", Input::call("bob")).unwrap();
@@ -700,19 +734,37 @@ fn a_callee_without_a_microphone_rejects_with_an_error() {
     w.take_events("bob");
     w.input("bob", Input::Accept).unwrap();
     w.run();
-    assert_eq!(
-        w.take_events("bob"),
-        vec![CallEvent::Error {
-            code: 60003,
-            message: MediaError::NoDevice.to_string()
-        }]
+    let events = w.take_events("bob");
+    assert!(
+        matches!(
+            &events[..],
+            [
+                CallEvent::Error { code: 60003, .. },
+                CallEvent::CallEnd {
+                    failure: Some(_),
+                    ended_by: None,
+                    ..
+                }
+            ]
+        ),
+        "{events:?}"
     );
-    assert_eq!(
-        w.take_events("alice"),
-        vec![CallEvent::Reject {
-            user_id: "bob".into()
-        }]
+    let events = w.take_events("alice");
+    assert!(
+        matches!(
+            &events[..],
+            [
+                CallEvent::UserAccept { .. },
+                CallEvent::UserLeave { .. },
+                CallEvent::CallEnd { ended_by: Some(by), .. }
+            ] if by == "bob"
+        ),
+        "{events:?}"
     );
+    for user in ["alice", "bob"] {
+        assert_eq!(w.state(user), CallState::Idle);
+        assert!(w.devices[user].peer.is_none() && !w.devices[user].mic_open);
+    }
 }
 
 #[test]
@@ -812,7 +864,6 @@ fn losing_the_server_mid_call_ends_the_call_and_the_session() {
         matches!(
             &events[..],
             [
-                CallEvent::UserLeave { .. },
                 CallEvent::CallEnd {
                     failure: Some(_),
                     ended_by: None,
@@ -901,7 +952,6 @@ fn kicked_out_ends_the_call_and_the_session() {
         matches!(
             &events[..],
             [
-                CallEvent::UserLeave { .. },
                 CallEvent::CallEnd { .. },
                 CallEvent::KickedOut,
                 CallEvent::LoggedOut { .. }

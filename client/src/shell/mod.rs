@@ -74,6 +74,8 @@ struct Io {
     media_generation: u32,
     /// Bumped whenever the socket is replaced, likewise.
     socket_generation: u32,
+    /// Whether the user muted the microphone in this call (it may open after the mute).
+    muted: bool,
 }
 
 /// An event subscription; dropping it unsubscribes.
@@ -327,13 +329,7 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                 };
                 let _ = feed(&shared, Input::Media(event));
             };
-            let created = {
-                let io = shared.io.borrow();
-                match &io.mic {
-                    Some(mic) => Peer::new(&ice_servers, mic, report),
-                    None => Err("the microphone is not open".to_owned()),
-                }
-            };
+            let created = Peer::new(&ice_servers, shared.io.borrow().mic.as_ref(), report);
             match created {
                 Ok(peer) => {
                     if offer {
@@ -356,14 +352,24 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                 peer.apply(signal);
             }
         }
+        MediaCommand::AttachMic => {
+            let io = shared.io.borrow();
+            if let (Some(peer), Some(mic)) = (&io.peer, &io.mic) {
+                mic.set_muted(io.muted);
+                peer.attach_mic(mic);
+            }
+        }
         MediaCommand::SetMicMuted(muted) => {
-            if let Some(mic) = &shared.io.borrow().mic {
+            let mut io = shared.io.borrow_mut();
+            io.muted = muted;
+            if let Some(mic) = &io.mic {
                 mic.set_muted(muted);
             }
         }
         MediaCommand::Close => {
             let mut io = shared.io.borrow_mut();
             io.media_generation += 1;
+            io.muted = false;
             defer_drop(io.peer.take());
             // Stop the microphone at once; it has no handler that could be running.
             io.mic = None;

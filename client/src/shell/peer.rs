@@ -12,8 +12,8 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     HtmlAudioElement, MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
-    RtcSessionDescriptionInit, RtcTrackEvent,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpTransceiver,
+    RtcRtpTransceiverDirection, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 use webcall_protocol::{IceServer, Signal};
 
@@ -49,10 +49,11 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    /// Creates the connection with the microphone's track, reporting to `report`.
+    /// Creates the connection, with the microphone's track when it is open already, reporting
+    /// to `report`.
     pub(crate) fn new(
         ice_servers: &[IceServer],
-        mic: &Mic,
+        mic: Option<&Mic>,
         report: impl Fn(PeerEvent) + 'static,
     ) -> Result<Peer, String> {
         let config = RtcConfiguration::new();
@@ -72,8 +73,10 @@ impl Peer {
         config.set_ice_servers(&servers);
         let pc = RtcPeerConnection::new_with_configuration(&config)
             .map_err(|e| format!("cannot create a peer connection: {e:?}"))?;
-        for track in mic.tracks() {
-            pc.add_track_0(&track, mic.stream());
+        if let Some(mic) = mic {
+            for track in mic.tracks() {
+                pc.add_track_0(&track, mic.stream());
+            }
         }
 
         let document = web_sys::window()
@@ -168,6 +171,34 @@ impl Peer {
         });
     }
 
+    /// Sends the microphone that opened after the connection was created. Before the remote
+    /// offer is applied the track is simply added (the offer then takes its transceiver); after,
+    /// it replaces the silent sender of the audio transceiver the offer created, which the
+    /// answer already declared `sendrecv`: no renegotiation either way.
+    pub(crate) fn attach_mic(&self, mic: &Mic) {
+        let pc = &self.shared.pc;
+        let Some(track) = mic.tracks().next() else {
+            return;
+        };
+        if pc.remote_description().is_none() {
+            pc.add_track_0(&track, mic.stream());
+            return;
+        }
+        for transceiver in pc.get_transceivers() {
+            let transceiver: RtcRtpTransceiver = transceiver.unchecked_into();
+            if transceiver.receiver().track().kind() == "audio" {
+                let replaced = transceiver.sender().replace_track(Some(&track));
+                let shared = self.shared.clone();
+                spawn_local(async move {
+                    if let Err(e) = JsFuture::from(replaced).await {
+                        shared.fail(e);
+                    }
+                });
+                return;
+            }
+        }
+    }
+
     /// Applies a signal from the other party.
     pub(crate) fn apply(&self, signal: Signal) {
         match signal {
@@ -176,6 +207,11 @@ impl Peer {
                 spawn_local(async move {
                     let result = async {
                         set_remote(&shared, RtcSdpType::Offer, &sdp).await?;
+                        // Answer to send audio even if the microphone is not open yet.
+                        for transceiver in shared.pc.get_transceivers() {
+                            let transceiver: RtcRtpTransceiver = transceiver.unchecked_into();
+                            transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+                        }
                         let answer = JsFuture::from(shared.pc.create_answer()).await?;
                         let sdp = sdp_of(&answer);
                         set_local(&shared.pc, RtcSdpType::Answer, &sdp).await?;
