@@ -347,7 +347,7 @@ async fn an_offline_callee_ends_the_call_at_once() {
     assert_eq!(
         alice.expect_ended(&call_id).await,
         Outcome::Failed {
-            message: "offline".into()
+            message: "nobody is offline".into()
         }
     );
     alice.expect_nothing_pending().await;

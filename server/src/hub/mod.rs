@@ -361,7 +361,7 @@ impl Hub {
             .unwrap_or_default();
         let outcome = if callee_conns.is_empty() {
             Some(Outcome::Failed {
-                message: "offline".into(),
+                message: format!("{callee} is offline"),
             })
         } else if st.busy.contains_key(&callee) {
             Some(Outcome::Busy)

@@ -451,7 +451,7 @@ async fn offline_callee_ends_the_call_at_once() {
     let ServerMsg::CallCreated { call_id, .. } = alice.next() else {
         panic!("expected CallCreated");
     };
-    assert_eq!(alice.next(), ended(&call_id, failed("offline")));
+    assert_eq!(alice.next(), ended(&call_id, failed("bob is offline")));
     assert_eq!(hub.calls(), 0);
     // Alice is not left busy.
     let mut bob = join(&hub, "bob");
