@@ -18,6 +18,22 @@ use user::{User, UI};
 /// How long audio gets to start flowing / to become audible.
 const AUDIO: Duration = Duration::from_secs(15);
 
+/// Starts a server and logs in one browser per name (the harness outlives the users: keep it
+/// bound until the end of the test).
+async fn logged_in<const N: usize>(names: [&str; N]) -> (Harness, [User; N]) {
+    let h = Harness::start().await;
+    let mut users = Vec::with_capacity(N);
+    for name in names {
+        let user = User::new(&h, name).await;
+        user.login().await;
+        users.push(user);
+    }
+    let Ok(users) = users.try_into() else {
+        unreachable!("one user per name")
+    };
+    (h, users)
+}
+
 /// Logs in two users and puts them in a call (`caller` calls, `callee` accepts); returns the
 /// time from the click on Accept to the callee's first inbound audio packet, in milliseconds:
 /// measured inside the page when it can be, else from here (which adds WebDriver round trips
@@ -42,11 +58,7 @@ async fn establish_call(caller: &User, callee: &User) -> f64 {
 
 #[tokio::test]
 async fn call_accept_talk_hang_up() {
-    let h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    let bob = User::new(&h, "bob").await;
-    alice.login().await;
-    bob.login().await;
+    let (_h, [alice, bob]) = logged_in(["alice", "bob"]).await;
 
     let accept_to_audio = establish_call(&alice, &bob).await;
     report(&format!("accept→audio: {accept_to_audio:.0} ms"));
@@ -86,11 +98,7 @@ fn has_timer(text: &str) -> bool {
 
 #[tokio::test]
 async fn reject_shows_rejected() {
-    let h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    let bob = User::new(&h, "bob").await;
-    alice.login().await;
-    bob.login().await;
+    let (_h, [alice, bob]) = logged_in(["alice", "bob"]).await;
 
     alice.call(&bob).await;
     bob.wait_ringing(&alice).await;
@@ -107,13 +115,7 @@ async fn reject_shows_rejected() {
 
 #[tokio::test]
 async fn busy_while_in_call() {
-    let h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    let bob = User::new(&h, "bob").await;
-    let carol = User::new(&h, "carol").await;
-    alice.login().await;
-    bob.login().await;
-    carol.login().await;
+    let (_h, [alice, bob, carol]) = logged_in(["alice", "bob", "carol"]).await;
     establish_call(&alice, &bob).await;
 
     carol.fill("Callee user ID", &bob.id).await;
@@ -160,11 +162,7 @@ async fn invalid_user_id_shows_inline_error() {
 
 #[tokio::test]
 async fn caller_cancels() {
-    let h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    let bob = User::new(&h, "bob").await;
-    alice.login().await;
-    bob.login().await;
+    let (_h, [alice, bob]) = logged_in(["alice", "bob"]).await;
 
     alice.call(&bob).await;
     bob.wait_ringing(&alice).await;
@@ -193,9 +191,7 @@ async fn unanswered_call_shows_no_answer() {
 
 #[tokio::test]
 async fn reload_keeps_login() {
-    let h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    alice.login().await;
+    let (_h, [alice]) = logged_in(["alice"]).await;
     alice.refresh().await;
     alice
         .wait_page("/call", &format!("Logged in as {}", alice.id), UI)
