@@ -315,8 +315,20 @@ impl Machine {
             Call::Inviting { req, .. } => self.cancelled_req = Some(req),
             Call::Dialing { call_id, .. } => self.send(ClientMsg::Cancel { call_id }),
             Call::Incoming { call_id, .. } => self.send(ClientMsg::Reject { call_id }),
-            // The server may have accepted already; a hang-up covers both cases.
-            Call::Accepting { call_id, .. } => self.send(ClientMsg::Hangup { call_id }),
+            // The server may have accepted already; a hang-up covers both cases. The app
+            // already shows the call, so it ends like one.
+            Call::Accepting { call_id, .. } => {
+                self.send(ClientMsg::Hangup {
+                    call_id: call_id.clone(),
+                });
+                let ended_by = self.user_id().map(str::to_owned);
+                self.event(CallEvent::CallEnd {
+                    call_id,
+                    duration_secs: 0,
+                    ended_by,
+                    failure: None,
+                });
+            }
             Call::Active { call_id, since, .. } => {
                 self.send(ClientMsg::Hangup {
                     call_id: call_id.clone(),

@@ -1037,3 +1037,38 @@ fn refusals_of_messages_that_crossed_the_end_of_a_call_stay_quiet() {
     .unwrap();
     assert!(w.take_events("alice").is_empty());
 }
+
+#[test]
+fn hanging_up_before_the_accept_is_confirmed_ends_the_call_on_both_sides() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.input("alice", Input::call("bob")).unwrap();
+    w.run();
+    w.take_events("bob");
+    w.input("bob", Input::Accept).unwrap();
+    // Bob hangs up before the server's Accepted reaches him.
+    w.input("bob", Input::Hangup).unwrap();
+    let events = w.take_events("bob");
+    assert!(
+        matches!(
+            &events[..],
+            [CallEvent::CallEnd { ended_by: Some(by), duration_secs: 0, failure: None, .. }]
+                if by == "bob"
+        ),
+        "{events:?}"
+    );
+    assert!(w.devices["bob"].peer.is_none() && !w.devices["bob"].mic_open);
+    w.run();
+    assert!(
+        w.take_events("bob").is_empty(),
+        "the server's end was told twice"
+    );
+    assert!(matches!(
+        w.take_events("alice")[..],
+        [
+            CallEvent::UserAccept { .. },
+            CallEvent::UserLeave { .. },
+            CallEvent::CallEnd { .. }
+        ]
+    ));
+    assert_eq!(w.state("alice"), CallState::Idle);
+}
