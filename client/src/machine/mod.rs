@@ -145,11 +145,6 @@ impl Machine {
         }
     }
 
-    /// Whether a login is under way or done.
-    pub fn is_logged_in_or_logging_in(&self) -> bool {
-        self.session != Session::LoggedOut
-    }
-
     /// Where the call stands, for the app.
     pub fn call_state(&self) -> CallState {
         match &self.call {
