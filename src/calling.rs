@@ -33,6 +33,9 @@ struct Inner {
     client: RefCell<Option<Client>>,
     /// The login under way, saved for the tab once it succeeds.
     pending: RefCell<Option<SavedSession>>,
+    /// The user IDs whose presence was last asked for in this login (`None`: not asked yet),
+    /// so that asking for the same ones again does nothing.
+    watched: RefCell<Option<Vec<String>>>,
 }
 
 struct Client {
@@ -47,6 +50,7 @@ impl Calling {
             dispatch,
             client: RefCell::new(None),
             pending: RefCell::new(None),
+            watched: RefCell::new(None),
         }))
     }
 
@@ -113,8 +117,11 @@ impl Calling {
 
     /// Accepts the ringing call.
     pub fn accept(&self) -> Result<(), ClientError> {
-        self.client().ok_or(ClientError::NotLoggedIn)?.accept()?;
-        self.0.dispatch.dispatch(Action::Accepted);
+        let webcall = self.client().ok_or(ClientError::NotLoggedIn)?;
+        webcall.accept()?;
+        self.0
+            .dispatch
+            .dispatch(Action::Accepted(webcall.call_state()));
         Ok(())
     }
 
@@ -133,6 +140,23 @@ impl Calling {
         let before = webcall.call_state();
         webcall.hangup()?;
         self.0.dispatch.dispatch(Action::LeftCall(before));
+        Ok(())
+    }
+
+    /// Watches the presence of exactly `users` (none: stops watching); their presence comes
+    /// into the state. Asking for the IDs watched already does nothing.
+    pub fn watch_presence(&self, users: &[String]) -> Result<(), ClientError> {
+        if self.0.watched.borrow().as_deref() == Some(users) {
+            return Ok(());
+        }
+        let webcall = self.client().ok_or(ClientError::NotLoggedIn)?;
+        webcall.watch_presence(users)?;
+        *self.0.watched.borrow_mut() = Some(users.to_vec());
+        let known = users
+            .iter()
+            .map(|id| (id.clone(), webcall.presence(id)))
+            .collect();
+        self.0.dispatch.dispatch(Action::Watched(known));
         Ok(())
     }
 
@@ -156,10 +180,13 @@ fn on_event(inner: &Weak<Inner>, event: &CallEvent) {
             if let Some(session) = inner.pending.borrow_mut().take() {
                 session_store::save(&session);
             }
+            // The state forgets presence at a login: the page asks again.
+            inner.watched.borrow_mut().take();
         }
         CallEvent::LoggedOut { .. } => {
             inner.pending.borrow_mut().take();
             session_store::clear();
+            inner.watched.borrow_mut().take();
         }
         _ => {}
     }

@@ -106,5 +106,9 @@ mod tests {
         );
         assert_eq!(redirect(&in_call, Route::Call), Some(Route::InCall));
         assert_eq!(redirect(&in_call, Route::InCall), None);
+        // A call on another device is shown on /call.
+        let elsewhere = state(alice(), CallView::Elsewhere { peer: "bob".into() });
+        assert_eq!(redirect(&elsewhere, Route::InCall), Some(Route::Call));
+        assert_eq!(redirect(&elsewhere, Route::Call), None);
     }
 }

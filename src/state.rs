@@ -5,10 +5,12 @@
 //! screen always says what the client is doing. Every client event comes with the client's
 //! [`CallState`] taken right after it; the call view is reconciled with that snapshot, so a call
 //! the client dropped (a microphone error, say, which is reported as a bare `Error`) never
-//! lingers on screen. The events themselves supply the notices that say why a call ended.
+//! lingers on screen. The events themselves supply the notices that say why a call ended. The
+//! state also keeps the presence of the user IDs `/call` watches ([`Action::Watched`]).
 //!
 //! The state holds data, never display text: [`crate::strings`] turns it into words.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use webcall_client::{CallEvent, CallState, NoRespReason};
@@ -32,9 +34,11 @@ pub enum Session {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallView {
     Idle,
-    /// The user is calling `callee`.
+    /// The user is calling `callee`. `ringing` is how many of the callee's devices ring, once
+    /// the server has said: 0 when the callee is offline and the call waits for them.
     Dialing {
         callee: String,
+        ringing: Option<u32>,
     },
     /// `caller` is calling the user.
     Ringing {
@@ -50,6 +54,10 @@ pub enum CallView {
         connected: bool,
         /// Whether the user's microphone is muted.
         muted: bool,
+    },
+    /// The user is in a call with `peer` on another device: no call can be placed here.
+    Elsewhere {
+        peer: String,
     },
 }
 
@@ -67,8 +75,16 @@ pub enum Notice {
     Busy(String),
     /// The callee did not answer; with the reason when they could not be reached.
     NoAnswer(Option<String>),
+    /// The callee had no device online for the whole ring timeout.
+    NoAnswerOffline(String),
     /// The call was withdrawn: by the caller, or by the user while dialling.
     Cancelled,
+    /// The caller's connection dropped while their call rang here.
+    CallerDisconnected(String),
+    /// The call that rang here was accepted on another of the user's devices.
+    AnsweredElsewhere,
+    /// The call that rang here was rejected on another of the user's devices.
+    RejectedElsewhere,
     /// A call rang here until it timed out.
     Missed(String),
     /// A failure reported by the calling service.
@@ -82,6 +98,8 @@ pub enum LoginError {
     Message(String),
     /// The same user logged in elsewhere.
     KickedOut,
+    /// The user is logged in on as many devices as the server allows.
+    TooManyDevices,
     /// The connection to the server was lost.
     Disconnected(String),
 }
@@ -93,7 +111,13 @@ pub struct AppState {
     pub call: CallView,
     pub notice: Option<Notice>,
     pub login_error: Option<LoginError>,
+    /// The user IDs whose presence is watched, each with whether it is online once known.
+    pub presence: BTreeMap<String, Option<bool>>,
 }
+
+/// The code of the [`CallEvent::Error`] that refuses a login because the user is logged in on
+/// too many devices.
+pub const TOO_MANY_DEVICES: i32 = 60040;
 
 /// What can happen to the state.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,14 +128,18 @@ pub enum Action {
     LoginFailed(String),
     /// An event from the calling service, with its call state right after the event.
     Event(CallEvent, CallState),
-    /// The user's own `call` went through: dialling.
+    /// The user's own `call` went through: dialling, or (glare: the callee was calling the
+    /// user) connecting to their call. With the call state right after it.
     Dialed(CallState),
-    /// The user accepted the ringing call.
-    Accepted,
+    /// The user accepted the ringing call; the call state right after it.
+    Accepted(CallState),
     /// The user's own hang-up (cancel, reject) went through; the state before it.
     LeftCall(CallState),
     /// The user's own mute or unmute went through.
     Muted(bool),
+    /// The presence of these user IDs (and no others) is watched now, each with what the
+    /// calling service knows of it already.
+    Watched(Vec<(String, Option<bool>)>),
 }
 
 impl AppState {
@@ -128,6 +156,7 @@ impl AppState {
             call: CallView::Idle,
             notice: None,
             login_error: None,
+            presence: BTreeMap::new(),
         }
     }
 
@@ -144,12 +173,18 @@ impl AppState {
         matches!(self.session, Session::LoggingIn { .. })
     }
 
+    /// Whether `user_id` is online, when it is watched and known.
+    pub fn presence(&self, user_id: &str) -> Option<bool> {
+        self.presence.get(user_id).copied().flatten()
+    }
+
     fn event(&mut self, event: CallEvent, snapshot: CallState) {
         match event {
             CallEvent::LoggedIn { user_id } => {
                 self.session = Session::LoggedIn { user_id };
                 self.login_error = None;
                 self.notice = None;
+                self.presence.clear();
             }
             CallEvent::LoggedOut { reason } => {
                 if let (Session::LoggedIn { .. }, None, Some(reason)) =
@@ -159,21 +194,45 @@ impl AppState {
                 }
                 self.session = Session::LoggedOut;
                 self.notice = None;
+                self.presence.clear();
             }
             CallEvent::KickedOut => self.login_error = Some(LoginError::KickedOut),
+            // The call state says all there is to these.
             CallEvent::Invited { .. }
+            | CallEvent::Ringing { .. }
             | CallEvent::UserEnter { .. }
-            | CallEvent::UserLeave { .. } => {}
+            | CallEvent::UserLeave { .. }
+            | CallEvent::InCallElsewhere { .. }
+            | CallEvent::InCallElsewhereEnded { .. } => {}
             CallEvent::UserAccept { .. } => self.notice = None,
             CallEvent::Reject { user_id } => self.notice = Some(Notice::Rejected(user_id)),
             CallEvent::LineBusy { user_id } => self.notice = Some(Notice::Busy(user_id)),
-            CallEvent::NoResp { reason, .. } => {
-                self.notice = Some(Notice::NoAnswer(match reason {
-                    NoRespReason::Timeout => None,
-                    NoRespReason::Unreachable(why) => Some(why),
-                }))
+            CallEvent::NoResp { user_id, reason } => {
+                self.notice = Some(match reason {
+                    NoRespReason::Timeout => Notice::NoAnswer(None),
+                    NoRespReason::Offline => Notice::NoAnswerOffline(user_id),
+                    NoRespReason::Unreachable(why) => Notice::NoAnswer(Some(why)),
+                })
             }
-            CallEvent::CallingCancel { .. } => self.notice = Some(Notice::Cancelled),
+            CallEvent::CallingCancel {
+                sponsor,
+                caller_disconnected,
+                ..
+            } => {
+                self.notice = Some(if caller_disconnected {
+                    Notice::CallerDisconnected(sponsor)
+                } else {
+                    Notice::Cancelled
+                })
+            }
+            CallEvent::AnsweredElsewhere { .. } => self.notice = Some(Notice::AnsweredElsewhere),
+            CallEvent::RejectedElsewhere { .. } => self.notice = Some(Notice::RejectedElsewhere),
+            CallEvent::PresenceChanged { user_id, online } => {
+                // A late answer for an ID no longer watched is dropped.
+                if let Some(known) = self.presence.get_mut(&user_id) {
+                    *known = Some(online);
+                }
+            }
             CallEvent::CallingTimeout { sponsor, .. } => {
                 self.notice = Some(Notice::Missed(sponsor))
             }
@@ -187,9 +246,13 @@ impl AppState {
                     failure,
                 })
             }
-            CallEvent::Error { message, .. } => {
+            CallEvent::Error { code, message } => {
                 if self.logging_in() {
-                    self.login_error = Some(LoginError::Message(message));
+                    self.login_error = Some(if code == TOO_MANY_DEVICES {
+                        LoginError::TooManyDevices
+                    } else {
+                        LoginError::Message(message)
+                    });
                 } else {
                     self.notice = Some(Notice::Error(message));
                 }
@@ -206,13 +269,21 @@ impl AppState {
         }
         self.call = match snapshot {
             CallState::Idle => CallView::Idle,
-            CallState::Dialing { callee } => CallView::Dialing { callee },
-            CallState::Incoming { caller, .. } => match &self.call {
-                // Accepted here; the client is still opening the microphone or waiting for
-                // the server.
-                CallView::InCall { peer, .. } if *peer == caller => return,
-                _ => CallView::Ringing { caller },
-            },
+            CallState::Dialing { callee, ringing } => CallView::Dialing { callee, ringing },
+            CallState::Incoming { caller, .. } => CallView::Ringing { caller },
+            // Accepted here; the client is opening the microphone and waiting for the server.
+            CallState::Connecting { peer, .. } => {
+                let muted = match &self.call {
+                    CallView::InCall { peer: p, muted, .. } if *p == peer => *muted,
+                    _ => false,
+                };
+                CallView::InCall {
+                    peer,
+                    since_ms: None,
+                    connected: false,
+                    muted,
+                }
+            }
             CallState::InCall {
                 peer,
                 since_ms,
@@ -225,6 +296,7 @@ impl AppState {
                 connected,
                 muted,
             },
+            CallState::Elsewhere { peer, .. } => CallView::Elsewhere { peer },
         };
     }
 }
@@ -248,22 +320,19 @@ impl Reducible for AppState {
                 state.notice = None;
                 state.reconcile(snapshot);
             }
-            Action::Accepted => {
-                if let CallView::Ringing { caller } = &state.call {
-                    state.notice = None;
-                    state.call = CallView::InCall {
-                        peer: caller.clone(),
-                        since_ms: None,
-                        connected: false,
-                        muted: false,
-                    };
-                }
+            Action::Accepted(snapshot) => {
+                state.notice = None;
+                state.reconcile(snapshot);
             }
             Action::LeftCall(before) => {
                 match (&state.call, before) {
                     (CallView::Dialing { .. }, _) => state.notice = Some(Notice::Cancelled),
-                    // Hung up before the call was set up: no CallEnd comes for that.
-                    (CallView::InCall { .. }, CallState::Incoming { .. }) => {
+                    // Hung up before the call was set up: no CallEnd may come for that (when the
+                    // client's own CallEnd came first, the view is idle already).
+                    (
+                        CallView::InCall { .. },
+                        CallState::Incoming { .. } | CallState::Connecting { .. },
+                    ) => {
                         state.notice = Some(Notice::CallEnded {
                             duration_secs: None,
                             failure: None,
@@ -277,6 +346,18 @@ impl Reducible for AppState {
                 if let CallView::InCall { muted: m, .. } = &mut state.call {
                     *m = muted;
                 }
+            }
+            Action::Watched(users) => {
+                // What arrived already for an ID still watched stands; the client's word
+                // overrides it.
+                let before = std::mem::take(&mut state.presence);
+                state.presence = users
+                    .into_iter()
+                    .map(|(id, known)| {
+                        let known = known.or_else(|| before.get(&id).copied().flatten());
+                        (id, known)
+                    })
+                    .collect();
             }
         }
         if state == *self {
@@ -308,6 +389,51 @@ mod tests {
                 },
                 CallState::Idle,
             )],
+        )
+    }
+
+    fn dialing(callee: &str, ringing: Option<u32>) -> CallState {
+        CallState::Dialing {
+            callee: callee.into(),
+            ringing,
+        }
+    }
+
+    fn incoming(caller: &str) -> CallState {
+        CallState::Incoming {
+            caller: caller.into(),
+            call_id: "c1".into(),
+        }
+    }
+
+    fn connecting(peer: &str) -> CallState {
+        CallState::Connecting {
+            peer: peer.into(),
+            call_id: "c1".into(),
+        }
+    }
+
+    fn elsewhere(peer: &str) -> CallState {
+        CallState::Elsewhere {
+            peer: peer.into(),
+            call_id: "c1".into(),
+        }
+    }
+
+    fn invited(caller: &str) -> CallEvent {
+        CallEvent::Invited {
+            sponsor: caller.into(),
+            call_id: "c1".into(),
+            call_type: Default::default(),
+            timeout_secs: 30,
+        }
+    }
+
+    /// Logged in as alice with bob's call ringing.
+    fn rung_by_bob() -> AppState {
+        reduce(
+            logged_in("alice"),
+            [Action::Event(invited("bob"), incoming("bob"))],
         )
     }
 
@@ -353,9 +479,7 @@ mod tests {
         let state = reduce(
             logged_in("alice"),
             [
-                Action::Dialed(CallState::Dialing {
-                    callee: "bob".into(),
-                }),
+                Action::Dialed(dialing("bob", None)),
                 Action::Event(
                     CallEvent::Reject {
                         user_id: "bob".into(),
@@ -373,9 +497,7 @@ mod tests {
         let state = reduce(
             logged_in("alice"),
             [
-                Action::Dialed(CallState::Dialing {
-                    callee: "bob".into(),
-                }),
+                Action::Dialed(dialing("bob", None)),
                 Action::Event(
                     CallEvent::Error {
                         code: 60005,
@@ -394,20 +516,7 @@ mod tests {
 
     #[test]
     fn an_accepted_call_waits_for_the_server_then_runs_and_ends() {
-        let ringing = CallState::Incoming {
-            caller: "bob".into(),
-            call_id: "c1".into(),
-        };
-        let invited = CallEvent::Invited {
-            sponsor: "bob".into(),
-            call_id: "c1".into(),
-            call_type: Default::default(),
-            timeout_secs: 30,
-        };
-        let state = reduce(
-            logged_in("alice"),
-            [Action::Event(invited, ringing.clone()), Action::Accepted],
-        );
+        let state = reduce(rung_by_bob(), [Action::Accepted(connecting("bob"))]);
         assert_eq!(
             state.call,
             CallView::InCall {
@@ -461,9 +570,7 @@ mod tests {
 
     #[test]
     fn own_cancel_says_call_cancelled() {
-        let dialing = CallState::Dialing {
-            callee: "bob".into(),
-        };
+        let dialing = dialing("bob", Some(1));
         let state = reduce(
             logged_in("alice"),
             [Action::Dialed(dialing.clone()), Action::LeftCall(dialing)],
@@ -487,6 +594,388 @@ mod tests {
         assert_eq!(
             state.login_error,
             Some(LoginError::Disconnected("the server went away".into()))
+        );
+    }
+
+    #[test]
+    fn ringing_says_whether_the_callee_is_offline_or_on_how_many_devices() {
+        let ringing = |devices| CallEvent::Ringing {
+            callee: "bob".into(),
+            devices,
+        };
+        let state = reduce(logged_in("alice"), [Action::Dialed(dialing("bob", None))]);
+        assert_eq!(
+            state.call,
+            CallView::Dialing {
+                callee: "bob".into(),
+                ringing: None
+            }
+        );
+        let state = reduce(state, [Action::Event(ringing(0), dialing("bob", Some(0)))]);
+        assert_eq!(
+            state.call,
+            CallView::Dialing {
+                callee: "bob".into(),
+                ringing: Some(0)
+            }
+        );
+        let state = reduce(state, [Action::Event(ringing(2), dialing("bob", Some(2)))]);
+        assert_eq!(
+            state.call,
+            CallView::Dialing {
+                callee: "bob".into(),
+                ringing: Some(2)
+            }
+        );
+    }
+
+    #[test]
+    fn no_answer_from_an_offline_callee_says_so() {
+        let state = reduce(
+            logged_in("alice"),
+            [
+                Action::Dialed(dialing("bob", Some(0))),
+                Action::Event(
+                    CallEvent::NoResp {
+                        user_id: "bob".into(),
+                        reason: NoRespReason::Offline,
+                    },
+                    CallState::Idle,
+                ),
+            ],
+        );
+        assert_eq!(state.call, CallView::Idle);
+        assert_eq!(state.notice, Some(Notice::NoAnswerOffline("bob".into())));
+        let state = reduce(
+            state,
+            [
+                Action::Dialed(dialing("bob", Some(1))),
+                Action::Event(
+                    CallEvent::NoResp {
+                        user_id: "bob".into(),
+                        reason: NoRespReason::Timeout,
+                    },
+                    CallState::Idle,
+                ),
+            ],
+        );
+        assert_eq!(state.notice, Some(Notice::NoAnswer(None)));
+    }
+
+    #[test]
+    fn a_cancelled_incoming_call_says_whether_the_caller_dropped() {
+        let cancel = |caller_disconnected| CallEvent::CallingCancel {
+            sponsor: "bob".into(),
+            call_id: "c1".into(),
+            caller_disconnected,
+        };
+        let state = reduce(
+            rung_by_bob(),
+            [Action::Event(cancel(true), CallState::Idle)],
+        );
+        assert_eq!(state.call, CallView::Idle);
+        assert_eq!(state.notice, Some(Notice::CallerDisconnected("bob".into())));
+        let state = reduce(
+            rung_by_bob(),
+            [Action::Event(cancel(false), CallState::Idle)],
+        );
+        assert_eq!(state.call, CallView::Idle);
+        assert_eq!(state.notice, Some(Notice::Cancelled));
+    }
+
+    #[test]
+    fn a_call_answered_on_another_device_closes_the_dialog_and_shows_a_banner() {
+        let state = reduce(
+            rung_by_bob(),
+            [Action::Event(
+                CallEvent::AnsweredElsewhere {
+                    sponsor: "bob".into(),
+                    call_id: "c1".into(),
+                },
+                elsewhere("bob"),
+            )],
+        );
+        assert_eq!(state.call, CallView::Elsewhere { peer: "bob".into() });
+        assert_eq!(state.notice, Some(Notice::AnsweredElsewhere));
+        let state = reduce(
+            state,
+            [Action::Event(
+                CallEvent::InCallElsewhereEnded {
+                    call_id: "c1".into(),
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.call, CallView::Idle);
+    }
+
+    #[test]
+    fn a_call_rejected_on_another_device_closes_the_dialog() {
+        let state = reduce(
+            rung_by_bob(),
+            [Action::Event(
+                CallEvent::RejectedElsewhere {
+                    sponsor: "bob".into(),
+                    call_id: "c1".into(),
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.call, CallView::Idle);
+        assert_eq!(state.notice, Some(Notice::RejectedElsewhere));
+    }
+
+    #[test]
+    fn a_call_on_another_device_shows_until_it_ends() {
+        let state = reduce(
+            logged_in("alice"),
+            [Action::Event(
+                CallEvent::InCallElsewhere {
+                    call_id: "c1".into(),
+                    peer: "carol".into(),
+                },
+                elsewhere("carol"),
+            )],
+        );
+        assert_eq!(
+            state.call,
+            CallView::Elsewhere {
+                peer: "carol".into()
+            }
+        );
+        assert_eq!(state.notice, None);
+        let state = reduce(
+            state,
+            [Action::Event(
+                CallEvent::InCallElsewhereEnded {
+                    call_id: "c1".into(),
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.call, CallView::Idle);
+    }
+
+    #[test]
+    fn presence_is_kept_for_watched_ids_only() {
+        let online = |user_id: &str, online| {
+            Action::Event(
+                CallEvent::PresenceChanged {
+                    user_id: user_id.into(),
+                    online,
+                },
+                CallState::Idle,
+            )
+        };
+        let state = reduce(
+            logged_in("alice"),
+            [Action::Watched(vec![("bob".into(), None)])],
+        );
+        assert_eq!(state.presence("bob"), None);
+        let state = reduce(state, [online("bob", true)]);
+        assert_eq!(state.presence("bob"), Some(true));
+        let state = reduce(state, [online("bob", false), online("carol", true)]);
+        assert_eq!(state.presence("bob"), Some(false));
+        // carol is not watched.
+        assert_eq!(state.presence("carol"), None);
+        // Watching another ID forgets bob; the client's word counts for carol.
+        let state = reduce(state, [Action::Watched(vec![("carol".into(), Some(true))])]);
+        assert_eq!(state.presence("bob"), None);
+        assert_eq!(state.presence("carol"), Some(true));
+        // Still watched: what is known stays.
+        let state = reduce(
+            state,
+            [Action::Watched(vec![
+                ("carol".into(), None),
+                ("dave".into(), None),
+            ])],
+        );
+        assert_eq!(state.presence("carol"), Some(true));
+        let state = reduce(state, [Action::Watched(vec![])]);
+        assert!(state.presence.is_empty());
+        let state = reduce(
+            state,
+            [
+                Action::Watched(vec![("bob".into(), Some(true))]),
+                Action::Event(CallEvent::LoggedOut { reason: None }, CallState::Idle),
+            ],
+        );
+        assert!(state.presence.is_empty());
+    }
+
+    #[test]
+    fn accepting_shows_the_call_until_the_server_confirms() {
+        // Events that come before the server's confirmation keep the call on screen.
+        let state = reduce(
+            rung_by_bob(),
+            [
+                Action::Accepted(connecting("bob")),
+                Action::Muted(true),
+                Action::Event(
+                    CallEvent::PresenceChanged {
+                        user_id: "carol".into(),
+                        online: true,
+                    },
+                    connecting("bob"),
+                ),
+            ],
+        );
+        assert_eq!(
+            state.call,
+            CallView::InCall {
+                peer: "bob".into(),
+                since_ms: None,
+                connected: false,
+                muted: true
+            }
+        );
+        // A call still ringing is ringing, whatever the view was.
+        let state = reduce(
+            state,
+            [Action::Event(
+                CallEvent::UserLeave {
+                    user_id: "bob".into(),
+                },
+                incoming("bob"),
+            )],
+        );
+        assert_eq!(
+            state.call,
+            CallView::Ringing {
+                caller: "bob".into()
+            }
+        );
+    }
+
+    #[test]
+    fn hanging_up_while_connecting_ends_the_call() {
+        let state = reduce(
+            rung_by_bob(),
+            [
+                Action::Accepted(connecting("bob")),
+                Action::LeftCall(connecting("bob")),
+            ],
+        );
+        assert_eq!(state.call, CallView::Idle);
+        assert_eq!(
+            state.notice,
+            Some(Notice::CallEnded {
+                duration_secs: None,
+                failure: None
+            })
+        );
+        // The client's own CallEnd, when it comes first, stands.
+        let state = reduce(
+            rung_by_bob(),
+            [
+                Action::Accepted(connecting("bob")),
+                Action::Event(
+                    CallEvent::CallEnd {
+                        call_id: "c1".into(),
+                        duration_secs: 0,
+                        ended_by: Some("alice".into()),
+                        failure: None,
+                    },
+                    CallState::Idle,
+                ),
+                Action::LeftCall(connecting("bob")),
+            ],
+        );
+        assert_eq!(state.call, CallView::Idle);
+        assert_eq!(
+            state.notice,
+            Some(Notice::CallEnded {
+                duration_secs: Some(0),
+                failure: None
+            })
+        );
+    }
+
+    #[test]
+    fn kicked_out_goes_to_login_with_the_reason() {
+        let state = reduce(
+            logged_in("alice"),
+            [
+                Action::Event(CallEvent::KickedOut, CallState::Idle),
+                Action::Event(
+                    CallEvent::LoggedOut {
+                        reason: Some("kicked out".into()),
+                    },
+                    CallState::Idle,
+                ),
+            ],
+        );
+        assert_eq!(state.session, Session::LoggedOut);
+        assert_eq!(state.login_error, Some(LoginError::KickedOut));
+    }
+
+    #[test]
+    fn too_many_devices_is_a_login_error() {
+        let state = reduce(
+            AppState::new(None),
+            [
+                Action::LoggingIn {
+                    user_id: "alice".into(),
+                    restoring: false,
+                },
+                Action::Event(
+                    CallEvent::Error {
+                        code: TOO_MANY_DEVICES,
+                        message: "too many devices".into(),
+                    },
+                    CallState::Idle,
+                ),
+                Action::Event(
+                    CallEvent::LoggedOut {
+                        reason: Some("login failed".into()),
+                    },
+                    CallState::Idle,
+                ),
+            ],
+        );
+        assert_eq!(state.session, Session::LoggedOut);
+        assert_eq!(state.login_error, Some(LoginError::TooManyDevices));
+    }
+
+    #[test]
+    fn calling_the_caller_of_a_ringing_call_connects_to_it() {
+        // Glare here: the client accepted bob's call instead of placing one.
+        let state = reduce(rung_by_bob(), [Action::Dialed(connecting("bob"))]);
+        assert_eq!(
+            state.call,
+            CallView::InCall {
+                peer: "bob".into(),
+                since_ms: None,
+                connected: false,
+                muted: false
+            }
+        );
+        assert_eq!(state.notice, None);
+    }
+
+    #[test]
+    fn crossed_calls_become_one_accepted_call() {
+        // Glare at the server: alice's call to bob was merged into bob's call to her.
+        let state = reduce(
+            logged_in("alice"),
+            [
+                Action::Dialed(dialing("bob", None)),
+                Action::Event(
+                    CallEvent::UserAccept {
+                        user_id: "bob".into(),
+                    },
+                    in_call("bob"),
+                ),
+            ],
+        );
+        assert_eq!(
+            state.call,
+            CallView::InCall {
+                peer: "bob".into(),
+                since_ms: Some(1000.0),
+                connected: false,
+                muted: false
+            }
         );
     }
 }

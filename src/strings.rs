@@ -29,6 +29,7 @@ pub struct Strings {
     pub server_refused: fn(u16) -> String,
     pub server_bad_answer: &'static str,
     pub kicked_out: &'static str,
+    pub too_many_devices: &'static str,
     pub disconnected: fn(&str) -> String,
 
     // ----- /call ----------------------------------------------------------------------------
@@ -38,8 +39,16 @@ pub struct Strings {
     pub call: &'static str,
     pub cancel: &'static str,
     pub calling: fn(&str) -> String,
+    pub ringing: &'static str,
+    pub ringing_on: fn(u32) -> String,
+    pub callee_offline_waiting: fn(&str) -> String,
+    pub user_online: fn(&str) -> String,
+    pub user_offline: fn(&str) -> String,
+    pub in_call_elsewhere: fn(&str) -> String,
     pub call_self: &'static str,
     pub already_in_call: &'static str,
+    pub busy_elsewhere: &'static str,
+    pub too_many_watched: &'static str,
     pub not_logged_in: &'static str,
     pub no_call: &'static str,
     pub video_unsupported: &'static str,
@@ -52,8 +61,12 @@ pub struct Strings {
     pub busy: fn(&str) -> String,
     pub no_answer: &'static str,
     pub no_answer_because: fn(&str) -> String,
+    pub no_answer_offline: fn(&str) -> String,
     pub call_cancelled: &'static str,
+    pub caller_disconnected: fn(&str) -> String,
     pub missed_call: fn(&str) -> String,
+    pub answered_elsewhere: &'static str,
+    pub rejected_elsewhere: &'static str,
 
     // ----- incoming call dialog -------------------------------------------------------------
     pub voice_call_from: fn(&str) -> String,
@@ -82,6 +95,8 @@ pub const EN: Strings = Strings {
     server_refused: |status| format!("The server refused the login (HTTP {status})"),
     server_bad_answer: "The server sent an unexpected answer",
     kicked_out: "You were logged out because this user logged in elsewhere",
+    too_many_devices:
+        "You are logged in on too many devices (at most 5). Log out on one of them first.",
     disconnected: |reason| format!("Logged out: {reason}"),
 
     logged_in_as: |id| format!("Logged in as {id}"),
@@ -90,8 +105,16 @@ pub const EN: Strings = Strings {
     call: "Call",
     cancel: "Cancel",
     calling: |id| format!("Calling {id}…"),
+    ringing: "Ringing…",
+    ringing_on: |n| format!("Ringing on {n} devices"),
+    callee_offline_waiting: |id| format!("{id} is offline. The call will ring when {id} logs in."),
+    user_online: |id| format!("{id} is online"),
+    user_offline: |id| format!("{id} is offline"),
+    in_call_elsewhere: |id| format!("You are in a call with {id} on another device"),
     call_self: "You cannot call yourself",
     already_in_call: "A call is already in progress",
+    busy_elsewhere: "You are in a call on another device",
+    too_many_watched: "Too many user IDs are watched",
     not_logged_in: "You are not logged in",
     no_call: "There is no call",
     video_unsupported: "Video calls are not supported",
@@ -103,8 +126,12 @@ pub const EN: Strings = Strings {
     busy: |id| format!("{id} is busy"),
     no_answer: "No answer",
     no_answer_because: |why| format!("No answer: {why}"),
+    no_answer_offline: |id| format!("No answer: {id} is offline"),
     call_cancelled: "Call cancelled",
+    caller_disconnected: |id| format!("{id} lost their connection; the call was cancelled"),
     missed_call: |id| format!("Missed call from {id}"),
+    answered_elsewhere: "Answered on another device",
+    rejected_elsewhere: "Rejected on another device",
 
     voice_call_from: |id| format!("Voice call from {id}"),
     accept: "Accept",
@@ -141,6 +168,8 @@ impl Strings {
             ClientError::AlreadyLoggedIn => self.logging_in.to_owned(),
             ClientError::CallSelf => self.call_self.to_owned(),
             ClientError::Busy => self.already_in_call.to_owned(),
+            ClientError::InCallElsewhere => self.busy_elsewhere.to_owned(),
+            ClientError::TooManyWatched => self.too_many_watched.to_owned(),
             ClientError::NoCall(_) => self.no_call.to_owned(),
             ClientError::Unsupported => self.video_unsupported.to_owned(),
         }
@@ -160,6 +189,7 @@ impl Strings {
         match error {
             LoginError::Message(message) => message.clone(),
             LoginError::KickedOut => self.kicked_out.to_owned(),
+            LoginError::TooManyDevices => self.too_many_devices.to_owned(),
             LoginError::Disconnected(reason) => (self.disconnected)(reason),
         }
     }
@@ -183,9 +213,32 @@ impl Strings {
             Notice::Busy(id) => (self.busy)(id),
             Notice::NoAnswer(None) => self.no_answer.to_owned(),
             Notice::NoAnswer(Some(why)) => (self.no_answer_because)(why),
+            Notice::NoAnswerOffline(id) => (self.no_answer_offline)(id),
             Notice::Cancelled => self.call_cancelled.to_owned(),
+            Notice::CallerDisconnected(id) => (self.caller_disconnected)(id),
             Notice::Missed(id) => (self.missed_call)(id),
+            Notice::AnsweredElsewhere => self.answered_elsewhere.to_owned(),
+            Notice::RejectedElsewhere => self.rejected_elsewhere.to_owned(),
             Notice::Error(message) => message.clone(),
+        }
+    }
+
+    /// How a dialled call stands once the server has said how many of `callee`'s devices ring:
+    /// waiting for an offline callee, or ringing.
+    pub fn dialing_status(&self, callee: &str, ringing: u32) -> String {
+        match ringing {
+            0 => (self.callee_offline_waiting)(callee),
+            1 => self.ringing.to_owned(),
+            n => (self.ringing_on)(n),
+        }
+    }
+
+    /// Whether `user_id` is online.
+    pub fn presence(&self, user_id: &str, online: bool) -> String {
+        if online {
+            (self.user_online)(user_id)
+        } else {
+            (self.user_offline)(user_id)
         }
     }
 }
@@ -245,6 +298,51 @@ mod tests {
         assert_eq!(
             t.client_error(&ClientError::CallSelf),
             "You cannot call yourself"
+        );
+    }
+
+    #[test]
+    fn multi_device_and_presence_texts_read_as_specified() {
+        let t = t();
+        assert_eq!(
+            t.notice(&Notice::NoAnswerOffline("bob".into())),
+            "No answer: bob is offline"
+        );
+        assert_eq!(
+            t.notice(&Notice::CallerDisconnected("bob".into())),
+            "bob lost their connection; the call was cancelled"
+        );
+        assert_eq!(
+            t.notice(&Notice::AnsweredElsewhere),
+            "Answered on another device"
+        );
+        assert_eq!(
+            t.notice(&Notice::RejectedElsewhere),
+            "Rejected on another device"
+        );
+        assert_eq!(
+            t.dialing_status("bob", 0),
+            "bob is offline. The call will ring when bob logs in."
+        );
+        assert_eq!(t.dialing_status("bob", 1), "Ringing…");
+        assert_eq!(t.dialing_status("bob", 3), "Ringing on 3 devices");
+        assert_eq!(t.presence("bob", true), "bob is online");
+        assert_eq!(t.presence("bob", false), "bob is offline");
+        assert_eq!(
+            (t.in_call_elsewhere)("bob"),
+            "You are in a call with bob on another device"
+        );
+        assert_eq!(
+            t.client_error(&ClientError::InCallElsewhere),
+            "You are in a call on another device"
+        );
+        assert_eq!(
+            t.login_error(&LoginError::TooManyDevices),
+            "You are logged in on too many devices (at most 5). Log out on one of them first."
+        );
+        assert_eq!(
+            t.login_error(&LoginError::Message("UserSig has expired".into())),
+            "UserSig has expired"
         );
     }
 }

@@ -52,6 +52,17 @@ pub fn global_style() -> Html {
             .error { color: var(--danger); }
             .status { min-height: 2.5rem; }
             .status p { flex: 1; }
+            .detail { display: block; color: var(--muted); }
+            .presence {
+                display: flex; align-items: center; gap: 0.4rem; min-height: 1.5rem;
+                margin-top: 0.25rem; color: var(--muted);
+            }
+            .dot { width: 0.6rem; height: 0.6rem; border-radius: 50%; background: #8792a2; }
+            .dot.on { background: #1e7d32; }
+            .banner {
+                background: #fff6dc; border: 1px solid #e8c46a; border-radius: 0.5rem;
+                padding: 0.5rem 0.75rem; margin-bottom: 1rem;
+            }
             .timer {
                 font-size: 2.5rem; text-align: center; font-variant-numeric: tabular-nums;
             }

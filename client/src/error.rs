@@ -52,6 +52,13 @@ pub enum ClientError {
     /// There is a call already.
     #[error("a call is already in progress")]
     Busy,
+    /// This user is in a call on another device.
+    #[error("you are in a call on another device")]
+    InCallElsewhere,
+    /// More user IDs than [`MAX_WATCHED`](webcall_protocol::MAX_WATCHED) were asked to be
+    /// watched.
+    #[error("at most {} user IDs can be watched", webcall_protocol::MAX_WATCHED)]
+    TooManyWatched,
     /// There is no call this method could act on (accepting with nothing ringing, say).
     #[error("there is no call to {0}")]
     NoCall(&'static str),
@@ -71,6 +78,8 @@ impl ClientError {
             ClientError::Busy => 60014,
             ClientError::NoCall(_) => 60015,
             ClientError::Unsupported => 60016,
+            ClientError::InCallElsewhere => 60017,
+            ClientError::TooManyWatched => 60018,
         }
     }
 }

@@ -8,12 +8,39 @@ use webcall_protocol::{CallId, CallType, UserId};
 pub enum NoRespReason {
     /// The callee's devices rang until the ring timeout.
     Timeout,
-    /// The callee could not be reached: offline, or the call failed before it was answered.
+    /// The callee had no device online when the ring timeout ran out (the invitation waited
+    /// for them to log in, in vain).
+    Offline,
+    /// The call failed before it was answered (the connection to the server or this side's
+    /// media broke off, say), for the reason given.
     Unreachable(String),
 }
 
 /// An event from the calling service. The variants carry TRTCCalling's names
-/// (`TRTCCalling.EVENT.*`) so that an app written against it maps one to one.
+/// (`TRTCCalling.EVENT.*`) so that an app written against it maps one to one; the few that
+/// TRTCCalling lacks (multi-device, presence, offline invitations) are marked.
+///
+/// | TRTCCalling event    | `CallEvent`                                     |
+/// |----------------------|-------------------------------------------------|
+/// | `INVITED`            | [`Invited`](CallEvent::Invited)                 |
+/// | `USER_ACCEPT`        | [`UserAccept`](CallEvent::UserAccept)           |
+/// | `USER_ENTER`         | [`UserEnter`](CallEvent::UserEnter)             |
+/// | `USER_LEAVE`         | [`UserLeave`](CallEvent::UserLeave)             |
+/// | `REJECT`             | [`Reject`](CallEvent::Reject)                   |
+/// | `NO_RESP`            | [`NoResp`](CallEvent::NoResp)                   |
+/// | `LINE_BUSY`          | [`LineBusy`](CallEvent::LineBusy)               |
+/// | `CALLING_CANCEL`     | [`CallingCancel`](CallEvent::CallingCancel)     |
+/// | `CALLING_TIMEOUT`    | [`CallingTimeout`](CallEvent::CallingTimeout)   |
+/// | `CALL_END`           | [`CallEnd`](CallEvent::CallEnd)                 |
+/// | `KICKED_OUT`         | [`KickedOut`](CallEvent::KickedOut)             |
+/// | `ERROR`              | [`Error`](CallEvent::Error)                     |
+/// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged) |
+///
+/// Every call this user places or is rung for ends with exactly one of `Reject`, `LineBusy`,
+/// `NoResp`, `CallingCancel`, `CallingTimeout`, `CallEnd`, `AnsweredElsewhere` or
+/// `RejectedElsewhere` (or, when the user leaves the call locally, with nothing further). A call
+/// that never got to ring, because the microphone failed or the server refused the invitation,
+/// ends with `Error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallEvent {
     /// The login finished: the user can call and be called. (TRTCCalling resolves `login()`.)
@@ -21,14 +48,21 @@ pub enum CallEvent {
     /// The user is logged out: by [`logout`](crate::WebCall::logout), or because the connection
     /// to the server was lost.
     LoggedOut { reason: Option<String> },
-    /// `INVITED`: someone is calling this user.
+    /// `INVITED`: someone is calling this user. Every device of the user rings; the first to
+    /// accept gets the call.
     Invited {
         sponsor: UserId,
         call_id: CallId,
         call_type: CallType,
         timeout_secs: u32,
     },
-    /// `USER_ACCEPT`: the callee accepted this user's call.
+    /// (WebCall) The call this user placed rings on `devices` of the callee's devices. 0 means
+    /// the callee is offline: the invitation waits, for its ring timeout, for them to log in,
+    /// and they are rung when they do. Comes when the server has created the call and again
+    /// whenever the count changes.
+    Ringing { callee: UserId, devices: u32 },
+    /// `USER_ACCEPT`: the callee accepted this user's call (or called back at the same moment:
+    /// the two calls were merged into this one).
     UserAccept { user_id: UserId },
     /// `USER_ENTER`: the other party's audio is connected.
     UserEnter { user_id: UserId },
@@ -43,8 +77,14 @@ pub enum CallEvent {
         user_id: UserId,
         reason: NoRespReason,
     },
-    /// `CALLING_CANCEL`: the caller withdrew the call that was ringing here.
-    CallingCancel { sponsor: UserId, call_id: CallId },
+    /// `CALLING_CANCEL`: the caller withdrew the call that was ringing here;
+    /// `caller_disconnected` when the caller's connection dropped rather than the caller
+    /// cancelling.
+    CallingCancel {
+        sponsor: UserId,
+        call_id: CallId,
+        caller_disconnected: bool,
+    },
     /// `CALLING_TIMEOUT`: the call that was ringing here was not answered in time.
     CallingTimeout { sponsor: UserId, call_id: CallId },
     /// `CALL_END`: an accepted call is over.
@@ -57,7 +97,24 @@ pub enum CallEvent {
         /// Why the call broke off, when nobody hung up.
         failure: Option<String>,
     },
-    /// `KICKED_OUT`: the same user logged in elsewhere and this session was closed.
+    /// (WebCall) The call that rang here was accepted on another of this user's devices. That
+    /// device has the call; this one shows it as [`InCallElsewhere`](CallEvent::InCallElsewhere)
+    /// until it ends.
+    AnsweredElsewhere { sponsor: UserId, call_id: CallId },
+    /// (WebCall) The call that rang here was rejected on another of this user's devices.
+    RejectedElsewhere { sponsor: UserId, call_id: CallId },
+    /// (WebCall) This user has a call with `peer` on another device (placed there, or accepted
+    /// there). This device can not place or take a call meanwhile.
+    InCallElsewhere { call_id: CallId, peer: UserId },
+    /// (WebCall) The call on the other device is over.
+    InCallElsewhereEnded { call_id: CallId },
+    /// (WebCall) A user whose presence this device watches (see
+    /// [`WebCall::watch_presence`](crate::WebCall::watch_presence)) came online (a first device
+    /// logged in) or went offline (the last one left). Comes once for each ID when it is first
+    /// watched and after each login, then on every change.
+    PresenceChanged { user_id: UserId, online: bool },
+    /// `KICKED_OUT`: the same user logged in elsewhere and this session was closed (only on a
+    /// server that allows one device per user).
     KickedOut,
     /// `ERROR`: something failed. `code` follows TRTCCalling's numbering where one exists.
     Error { code: i32, message: String },
@@ -69,10 +126,17 @@ pub enum CallState {
     /// No call.
     #[default]
     Idle,
-    /// This user is calling `callee`, who has not answered yet.
-    Dialing { callee: UserId },
+    /// This user is calling `callee`, who has not answered yet. `ringing` is how many of the
+    /// callee's devices ring, once the server has said (0: offline, the invitation waits).
+    Dialing {
+        callee: UserId,
+        ringing: Option<u32>,
+    },
     /// `caller` is calling this user.
     Incoming { caller: UserId, call_id: CallId },
+    /// This user accepted `peer`'s call here; the server has not confirmed it yet (the
+    /// microphone opens and the audio negotiates meanwhile).
+    Connecting { peer: UserId, call_id: CallId },
     /// In a call with `peer`, accepted at `since_ms`: milliseconds on the machine's clock, which
     /// in the browser is `performance.now()` of the page.
     InCall {
@@ -84,4 +148,6 @@ pub enum CallState {
         /// Whether this user's microphone is muted.
         muted: bool,
     },
+    /// This user is in a call with `peer` on another device.
+    Elsewhere { peer: UserId, call_id: CallId },
 }

@@ -29,6 +29,22 @@
 //! webcall.call("bob", CallType::Audio, None).unwrap();
 //! ```
 //!
+//! Beyond TRTCCalling:
+//!
+//! - **Several devices per user.** A call rings on every device the callee is logged in on
+//!   ([`CallEvent::Ringing`] tells the caller how many); the first to accept gets it, the others
+//!   hear [`CallEvent::AnsweredElsewhere`] (or [`CallEvent::RejectedElsewhere`]) and show the
+//!   call as [`CallState::Elsewhere`] until [`CallEvent::InCallElsewhereEnded`].
+//! - **Offline invitations.** Calling a user with no device online rings nobody yet
+//!   (`Ringing { devices: 0 }`): the invitation waits for the ring timeout and rings the first
+//!   device that logs in; if none does, the caller hears [`NoRespReason::Offline`].
+//! - **Glare.** When two users call each other at the same moment, the two calls become one and
+//!   both sides hear [`CallEvent::UserAccept`]; calling back a user whose call rings here simply
+//!   accepts it.
+//! - **Presence.** [`WebCall::watch_presence`] watches whether up to
+//!   [`MAX_WATCHED`](webcall_protocol::MAX_WATCHED) users are online and reports changes as
+//!   [`CallEvent::PresenceChanged`].
+//!
 //! Inside, a pure state machine ([`machine`]) decides everything from events and time, and a
 //! thin browser shell ([`WebCall`]) owns the WebSocket, the `RTCPeerConnection`, the
 //! microphone track and the timers. Remote audio plays through an `<audio>` element the client

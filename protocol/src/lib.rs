@@ -11,16 +11,29 @@
 //! # A call, message by message
 //!
 //! 1. The caller sends [`ClientMsg::Invite`] with a request number of its own choosing. The server
-//!    answers [`ServerMsg::CallCreated`] with the same `req` and the call's ID (a UUID v4), and
-//!    rings the callee with [`ServerMsg::Invited`].
+//!    answers [`ServerMsg::CallCreated`] with the same `req`, the call's ID (a UUID v4) and how
+//!    many of the callee's devices ring, and rings every one of them with
+//!    [`ServerMsg::Invited`]. A callee with no device online is invited when one logs in within
+//!    the ring timeout; the caller hears [`ServerMsg::Ringing`] whenever the count changes.
 //! 2. The caller sends its SDP offer and ICE candidates as [`ClientMsg::Signal`]s at once. The
 //!    server holds them in the call record until the callee accepts and then delivers them, in
 //!    order, to the device that accepted.
-//! 3. The callee sends [`ClientMsg::Accept`]; the server tells the caller [`ServerMsg::Accepted`]
-//!    and delivers the held offer. The callee answers with a [`ClientMsg::Signal`].
+//! 3. A callee device sends [`ClientMsg::Accept`]; the first one wins. The server tells the caller
+//!    and that device [`ServerMsg::Accepted`], the callee's other devices
+//!    [`ServerMsg::AnsweredElsewhere`], and delivers the held offer. The callee answers with a
+//!    [`ClientMsg::Signal`]. Each side reports [`ClientMsg::MediaConnected`] once audio flows.
 //! 4. Either party ends the call ([`ClientMsg::Cancel`], [`ClientMsg::Reject`],
-//!    [`ClientMsg::Hangup`]) or the server does (busy, ring timeout). Every call ends with exactly
-//!    one [`ServerMsg::CallEnded`], sent to both parties, whose [`Outcome`] says why.
+//!    [`ClientMsg::Hangup`]) or the server does (busy, ring timeout, media that does not connect,
+//!    a dropped connection). Every call ends with exactly one [`Outcome`], sent as
+//!    [`ServerMsg::CallEnded`] to every device of both parties at once.
+//!
+//! When two users call each other at the same time (glare), the call placed first stands and the
+//! second `Invite` answers it: its sender gets [`ServerMsg::CallMerged`] instead of
+//! `CallCreated` and takes the callee's side.
+//!
+//! A user's devices that are not in the user's call hear [`ServerMsg::CallElsewhere`], so they
+//! can show it; presence of the IDs a connection asks about ([`ClientMsg::Watch`]) comes as
+//! [`ServerMsg::Presence`].
 //!
 //! The server decides every outcome; clients only ask.
 //!
@@ -42,6 +55,12 @@ pub const DEFAULT_RING_TIMEOUT_SECS: u32 = 30;
 
 /// The longest ring timeout a caller may ask for, in seconds.
 pub const MAX_RING_TIMEOUT_SECS: u32 = 120;
+
+/// The most user IDs one connection may watch the presence of.
+pub const MAX_WATCHED: usize = 16;
+
+/// The longest failure message a [`ClientMsg::Hangup`] may carry, in bytes; longer ones are cut.
+pub const MAX_FAILURE_LEN: usize = 200;
 
 /// Why a user ID is not acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,16 +168,28 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_secs: Option<u32>,
     },
-    /// The callee accepts a ringing call.
+    /// A callee device accepts a ringing call. The first device to accept gets the call.
     Accept { call_id: CallId },
     /// The callee rejects a ringing call.
     Reject { call_id: CallId },
     /// The caller withdraws a call that is still ringing.
     Cancel { call_id: CallId },
-    /// Either party ends an accepted call.
-    Hangup { call_id: CallId },
+    /// Either party ends an accepted call. With `failure`, the call broke off on this side (the
+    /// audio connection failed, say) and ends as [`Outcome::Failed`] with that message.
+    Hangup {
+        call_id: CallId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure: Option<String>,
+    },
     /// WebRTC negotiation for the other party of `call_id`.
     Signal { call_id: CallId, signal: Signal },
+    /// This side's audio of an accepted call is connected. The server fails a call whose audio
+    /// does not connect within its limit.
+    MediaConnected { call_id: CallId },
+    /// Watch the presence of these user IDs (at most [`MAX_WATCHED`]), replacing the IDs watched
+    /// before; an empty list stops watching. Each is answered at once with
+    /// [`ServerMsg::Presence`], and again whenever it changes.
+    Watch { users: Vec<UserId> },
     /// Keep-alive; answered with [`ServerMsg::Pong`].
     Ping,
 }
@@ -174,12 +205,18 @@ pub enum ServerMsg {
         #[serde(default)]
         ice_servers: Vec<IceServer>,
     },
-    /// The caller's `Invite` created a call; the callee is being rung.
+    /// The caller's `Invite` created a call. `ringing` of the callee's devices ring; 0 means the
+    /// callee is offline and the call waits, for its ring timeout, for them to log in.
     CallCreated {
         req: u32,
         call_id: CallId,
         callee: UserId,
+        #[serde(default)]
+        ringing: u32,
     },
+    /// To the caller: the number of the callee's devices that ring changed (one logged in or
+    /// dropped during the ring timeout).
+    Ringing { call_id: CallId, devices: u32 },
     /// Someone is calling this user.
     Invited {
         call_id: CallId,
@@ -188,11 +225,28 @@ pub enum ServerMsg {
         /// How long the call rings before the server gives up, in seconds.
         timeout_secs: u32,
     },
-    /// The callee accepted: the call is now active.
+    /// The callee accepted: the call is now active. Sent to the caller and to the callee device
+    /// that accepted.
     Accepted { call_id: CallId },
+    /// To the callee's other devices: the call that rang there was accepted on another one.
+    AnsweredElsewhere { call_id: CallId },
+    /// Glare: this connection's `Invite` `req` crossed `caller`'s invitation to this user. The
+    /// two are one call now, `call_id`, accepted, with this connection as the callee: the
+    /// caller's offer follows.
+    CallMerged {
+        req: u32,
+        call_id: CallId,
+        caller: UserId,
+    },
+    /// This user has call `call_id` with `peer` on another device. Sent to the user's devices
+    /// that are not in it: when the call starts, and at login. Its `CallEnded` follows.
+    CallElsewhere { call_id: CallId, peer: UserId },
+    /// Whether a watched user (see [`ClientMsg::Watch`]) has a device online.
+    Presence { user_id: UserId, online: bool },
     /// WebRTC negotiation from the other party of `call_id`.
     Signal { call_id: CallId, signal: Signal },
-    /// The call is over, for the reason given. Sent once per call to each party.
+    /// The call is over, for the reason given. Sent once per call to every device of both
+    /// parties.
     CallEnded { call_id: CallId, outcome: Outcome },
     /// A request failed. `req` names the `Invite` it answers, when it answers one.
     Error {
@@ -213,13 +267,22 @@ pub enum Outcome {
     Rejected,
     /// The callee was already in a call or ringing for another.
     Busy,
-    /// Nobody answered within the ring timeout.
-    NoAnswer,
-    /// The caller withdrew the call while it rang.
-    Cancelled,
+    /// Nobody answered within the ring timeout; `offline` when no device of the callee was
+    /// online at the end.
+    NoAnswer {
+        #[serde(default)]
+        offline: bool,
+    },
+    /// The caller withdrew the call while it rang; `disconnected` when the caller's connection
+    /// dropped rather than the caller cancelling.
+    Cancelled {
+        #[serde(default)]
+        disconnected: bool,
+    },
     /// An accepted call was hung up by `by` after `duration_secs` seconds.
     HungUp { by: UserId, duration_secs: u64 },
-    /// The call could not go on: a party's connection went away, for example.
+    /// The call could not go on: its audio did not connect in time, or a party's connection
+    /// went away, for example.
     Failed { message: String },
 }
 
@@ -232,8 +295,11 @@ pub enum ErrorCode {
     /// A message that needs a login came before one, or a second login came.
     NotLoggedIn,
     /// The same user logged in on another connection, which replaced this one (TRTCCalling's
-    /// `KICKED_OUT`). The server closes this connection right after.
+    /// `KICKED_OUT`; only on a server that allows one device per user). The server closes this
+    /// connection right after.
     KickedOut,
+    /// The user is logged in on as many devices as the server allows; the login is refused.
+    TooManyDevices,
     /// The UserSig did not verify for this user and app.
     BadUserSig,
     /// A user ID is not valid.
@@ -308,7 +374,19 @@ mod tests {
             },
             ClientMsg::Hangup {
                 call_id: call_id.clone(),
+                failure: None,
             },
+            ClientMsg::Hangup {
+                call_id: call_id.clone(),
+                failure: Some("the audio connection failed".into()),
+            },
+            ClientMsg::MediaConnected {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Watch {
+                users: vec!["bob".into(), "carol".into()],
+            },
+            ClientMsg::Watch { users: vec![] },
             ClientMsg::Signal {
                 call_id: call_id.clone(),
                 signal: Signal::Offer { sdp: "v=0".into() },
@@ -329,8 +407,12 @@ mod tests {
         let outcomes = [
             Outcome::Rejected,
             Outcome::Busy,
-            Outcome::NoAnswer,
-            Outcome::Cancelled,
+            Outcome::NoAnswer { offline: false },
+            Outcome::NoAnswer { offline: true },
+            Outcome::Cancelled {
+                disconnected: false,
+            },
+            Outcome::Cancelled { disconnected: true },
             Outcome::HungUp {
                 by: "bob".into(),
                 duration_secs: 61,
@@ -352,6 +434,27 @@ mod tests {
                 req: 1,
                 call_id: call_id.clone(),
                 callee: "bob".into(),
+                ringing: 2,
+            },
+            ServerMsg::Ringing {
+                call_id: call_id.clone(),
+                devices: 0,
+            },
+            ServerMsg::AnsweredElsewhere {
+                call_id: call_id.clone(),
+            },
+            ServerMsg::CallMerged {
+                req: 4,
+                call_id: call_id.clone(),
+                caller: "bob".into(),
+            },
+            ServerMsg::CallElsewhere {
+                call_id: call_id.clone(),
+                peer: "bob".into(),
+            },
+            ServerMsg::Presence {
+                user_id: "bob".into(),
+                online: true,
             },
             ServerMsg::Invited {
                 call_id: call_id.clone(),
@@ -419,6 +522,29 @@ mod tests {
                 callee: "bob".into(),
                 call_type: CallType::Audio,
                 timeout_secs: None
+            }
+        );
+    }
+
+    #[test]
+    fn outcomes_without_details_read_as_the_plain_case() {
+        let msg: ServerMsg = serde_json::from_str(
+            r#"{"type":"call_ended","call_id":"x","outcome":{"reason":"no_answer"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            msg,
+            ServerMsg::CallEnded {
+                call_id: "x".into(),
+                outcome: Outcome::NoAnswer { offline: false }
+            }
+        );
+        let msg: ClientMsg = serde_json::from_str(r#"{"type":"hangup","call_id":"x"}"#).unwrap();
+        assert_eq!(
+            msg,
+            ClientMsg::Hangup {
+                call_id: "x".into(),
+                failure: None
             }
         );
     }

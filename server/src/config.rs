@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::Parser;
 use webcall_protocol::{DEFAULT_RING_TIMEOUT_SECS, MAX_RING_TIMEOUT_SECS};
 
+use crate::hub::{DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_DEVICES};
+
 /// The SDKAppID the server uses when none is configured.
 pub const DEFAULT_SDK_APP_ID: u32 = 1_400_000_000;
 
@@ -17,6 +19,11 @@ pub const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 5;
 
 /// How long UserSigs from the development endpoint stay valid by default, in seconds.
 pub const DEFAULT_USERSIG_EXPIRE_SECS: u64 = 86_400;
+
+/// How long a connection may stay silent before it counts as gone, by default, in seconds. The
+/// server pings every third of it, and browsers answer pings on their own, so only a dead
+/// connection stays silent that long.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 12;
 
 /// Everything the server can be told at start-up.
 ///
@@ -78,6 +85,42 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(1..),
     )]
     pub usersig_expire_secs: u64,
+
+    /// How many devices (tabs, browsers) one user may be logged in on at once; an invitation
+    /// rings them all.
+    #[arg(
+        long,
+        env = "WEBCALL_MAX_DEVICES",
+        default_value_t = DEFAULT_MAX_DEVICES,
+        value_parser = clap::value_parser!(u32).range(1..=100),
+    )]
+    pub max_devices: u32,
+
+    /// One device per user, as TRTCCalling does: a new login ends the older one, which is told
+    /// KICKED_OUT.
+    #[arg(long, env = "WEBCALL_SINGLE_DEVICE")]
+    pub single_device: bool,
+
+    /// How long an accepted call's audio may take to connect before the call fails, in
+    /// seconds.
+    #[arg(
+        long,
+        env = "WEBCALL_CONNECT_TIMEOUT_SECS",
+        default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u32).range(1..=300),
+    )]
+    pub connect_timeout_secs: u32,
+
+    /// How long a connection may stay silent (not even answering the server's pings) before it
+    /// counts as gone, in seconds. A caller gone while its call rings cancels the call after
+    /// at most this long.
+    #[arg(
+        long,
+        env = "WEBCALL_IDLE_TIMEOUT_SECS",
+        default_value_t = DEFAULT_IDLE_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(3..=86_400),
+    )]
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -91,6 +134,10 @@ impl Default for Config {
             ring_timeout_secs: DEFAULT_RING_TIMEOUT_SECS,
             login_timeout_secs: DEFAULT_LOGIN_TIMEOUT_SECS,
             usersig_expire_secs: DEFAULT_USERSIG_EXPIRE_SECS,
+            max_devices: DEFAULT_MAX_DEVICES,
+            single_device: false,
+            connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
+            idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
         }
     }
 }
@@ -125,6 +172,13 @@ mod tests {
             "2",
             "--usersig-expire-secs",
             "60",
+            "--max-devices",
+            "2",
+            "--single-device",
+            "--connect-timeout-secs",
+            "15",
+            "--idle-timeout-secs",
+            "20",
         ])
         .unwrap();
         assert_eq!(
@@ -138,7 +192,19 @@ mod tests {
                 ring_timeout_secs: 10,
                 login_timeout_secs: 2,
                 usersig_expire_secs: 60,
+                max_devices: 2,
+                single_device: true,
+                connect_timeout_secs: 15,
+                idle_timeout_secs: 20,
             }
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_command_line() {
+        assert_eq!(
+            Config::try_parse_from(["webcall-server"]).unwrap(),
+            Config::default()
         );
     }
 

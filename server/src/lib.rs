@@ -42,7 +42,7 @@ use tracing::{info, warn};
 use webcall_protocol::IceServer;
 
 pub use config::Config;
-pub use hub::Hub;
+pub use hub::{Hub, HubSettings};
 pub use usersig::{UserSigError, UserSigKey};
 
 /// How long [`run`] waits for WebSocket connections to close after the shutdown signal.
@@ -70,6 +70,8 @@ pub struct AppState {
 struct Settings {
     dist: PathBuf,
     login_timeout: Duration,
+    /// How long a logged-in connection may stay silent; the server pings it every third of it.
+    idle_timeout: Duration,
     usersig_expire_secs: u64,
 }
 
@@ -88,11 +90,17 @@ impl AppState {
             }
         };
         AppState {
-            hub: Hub::new(config.ring_timeout_secs),
+            hub: Hub::new(HubSettings {
+                ring_timeout_secs: config.ring_timeout_secs,
+                connect_timeout_secs: config.connect_timeout_secs,
+                max_devices: config.max_devices,
+                single_device: config.single_device,
+            }),
             key: UserSigKey::new(config.sdk_app_id, secret),
             settings: Arc::new(Settings {
                 dist: config.dist.clone(),
                 login_timeout: Duration::from_secs(config.login_timeout_secs.max(1)),
+                idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(3)),
                 usersig_expire_secs: config.usersig_expire_secs,
             }),
             ice_servers: Arc::new(|_| Vec::new()),

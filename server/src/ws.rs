@@ -5,6 +5,10 @@
 //! gets an `Error` and the connection is closed (code 1008). Once logged in, a bad frame gets an
 //! `Error` and the connection stays open, except a frame over [`MAX_MESSAGE_SIZE`], which closes
 //! it with code 1009.
+//!
+//! Heartbeat: the writer sends a WebSocket ping every third of the idle timeout, which browsers
+//! answer on their own; a logged-in connection from which nothing at all arrives for the idle
+//! timeout is dead (a laptop lid closed, a network gone) and leaves the hub as if it had closed.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -63,6 +67,8 @@ enum Ending {
     TooBig,
     /// The writer stopped: the hub closed the connection (replaced, stuck) or the socket failed.
     WriterDone,
+    /// Nothing arrived for the idle timeout, not even an answer to a ping.
+    Silent,
     /// The server shuts down.
     Shutdown,
 }
@@ -72,7 +78,8 @@ async fn serve(socket: WebSocket, state: AppState) {
     let conn = state.hub.next_conn_id();
     let (sink, mut stream) = socket.split();
     let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
-    let mut writer = tokio::spawn(write_loop(sink, inbox));
+    let ping_every = state.settings.idle_timeout / 3;
+    let mut writer = tokio::spawn(write_loop(sink, inbox, ping_every));
     let mut session = Session {
         conn,
         handle: ConnHandle::new(outbox.clone(), Some(writer.abort_handle())),
@@ -113,7 +120,7 @@ async fn serve(socket: WebSocket, state: AppState) {
     writer.abort();
     // Finish the close handshake: read until the client's close frame (or the end), so that the
     // socket closes cleanly. After a protocol error (a frame too big) the stream is unusable.
-    if !matches!(ending, Ending::Gone | Ending::TooBig) {
+    if !matches!(ending, Ending::Gone | Ending::TooBig | Ending::Silent) {
         let _ = tokio::time::timeout(CLOSE_GRACE, async {
             while let Some(Ok(_)) = stream.next().await {}
         })
@@ -122,9 +129,28 @@ async fn serve(socket: WebSocket, state: AppState) {
     debug!(conn, "connection closed");
 }
 
-/// Drains the outbox into the socket until told to close or the outbox is dropped.
-async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut inbox: mpsc::Receiver<Outgoing>) {
-    while let Some(out) = inbox.recv().await {
+/// Drains the outbox into the socket until told to close or the outbox is dropped, and pings
+/// every `ping_every`.
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut inbox: mpsc::Receiver<Outgoing>,
+    ping_every: Duration,
+) {
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let out = tokio::select! {
+            out = inbox.recv() => out,
+            _ = pings.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let Some(out) = out else {
+            return;
+        };
         match out {
             Outgoing::Msg(msg) => {
                 let text = match serde_json::to_string(&msg) {
@@ -211,8 +237,13 @@ impl Session {
                 Frame::End(ending) => return ending,
             }
         }
+        let idle = self.state.settings.idle_timeout;
         loop {
-            match read(stream.next().await) {
+            let Ok(frame) = tokio::time::timeout(idle, stream.next()).await else {
+                info!(conn = self.conn, user = ?self.user, "silent for {idle:?}: counted as gone");
+                return Ending::Silent;
+            };
+            match read(frame) {
                 Frame::Msg(msg) => {
                     let req = match msg {
                         ClientMsg::Invite { req, .. } => Some(req),
@@ -258,7 +289,8 @@ impl Session {
         let ice_servers = (self.state.ice_servers)(&user_id);
         self.state
             .hub
-            .login(self.conn, &user_id, self.handle.clone(), ice_servers);
+            .login(self.conn, &user_id, self.handle.clone(), ice_servers)
+            .map_err(|e| (e.code(), e.to_string()))?;
         self.user = Some(user_id);
         Ok(())
     }

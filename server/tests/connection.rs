@@ -167,8 +167,8 @@ async fn a_frame_just_under_the_limit_is_accepted() {
 }
 
 #[tokio::test]
-async fn a_new_login_replaces_the_older_connection() {
-    let server = TestServer::start().await;
+async fn in_single_device_mode_a_new_login_replaces_the_older_connection() {
+    let server = TestServer::start_with(|c| c.single_device = true).await;
     let mut alice = server.login("alice").await;
     let mut bob = server.login("bob").await;
     let call_id = connect_call(&mut alice, &mut bob).await;
@@ -178,6 +178,7 @@ async fn a_new_login_replaces_the_older_connection() {
         message: "bob logged in elsewhere".into(),
     };
     assert_eq!(alice.expect_ended(&call_id).await, outcome);
+    assert_eq!(bob2.expect_ended(&call_id).await, outcome);
     assert_eq!(bob.expect_ended(&call_id).await, outcome);
     assert_eq!(
         bob.expect_error(ErrorCode::KickedOut, None).await,

@@ -1,7 +1,11 @@
-//! `/call`: who is logged in, logging out, and calling someone. While dialling it shows
-//! "Calling bob…" and a Cancel button; afterwards the notice says how the call ended.
+//! `/call`: who is logged in, logging out, and calling someone. While the user types a valid
+//! callee ID, that user's presence shows under the field ("bob is online"). While dialling it
+//! shows "Calling bob…", whether bob's devices ring, and a Cancel button; afterwards the notice
+//! says how the call ended. While the user is in a call on another device, a banner says so and
+//! the Call button is disabled.
 
 use web_sys::HtmlInputElement;
+use webcall_client::validate_user_id;
 use yew::prelude::*;
 
 use crate::components::notice;
@@ -17,6 +21,8 @@ pub fn CallPage() -> Html {
     let cancel_ref = use_node_ref();
     // Why the callee ID was refused, shown under the form.
     let error = use_state(|| None::<String>);
+    // The callee field's text, when it is a valid user ID.
+    let typed = use_state_eq(|| None::<String>);
 
     let dialing = matches!(state.call, CallView::Dialing { .. });
     // Focus follows the form: Cancel while dialling (the Call button is disabled then), the
@@ -31,11 +37,40 @@ pub fn CallPage() -> Html {
         });
     }
 
+    // The user whose presence shows: the one being called, else the one typed. The client
+    // watches exactly that one, and is told again only when it changes (or after a login).
+    let watched = match &state.call {
+        CallView::Dialing { callee, .. } => Some(callee.clone()),
+        _ => (*typed).clone(),
+    };
+    {
+        let calling = calling.clone();
+        let logged_in = state.user_id().map(str::to_owned);
+        use_effect_with((watched.clone(), logged_in), move |(watched, logged_in)| {
+            if logged_in.is_some() {
+                // Fails only when the login is gone, which the state shows by itself.
+                let _ = calling.watch_presence(watched.as_slice());
+            }
+        });
+    }
+
     if state.logging_in() {
         return html! { <section class="card"><p>{ t().logging_in }</p></section> };
     }
     let Some(user_id) = state.user_id() else {
         return html! {};
+    };
+    let elsewhere = match &state.call {
+        CallView::Elsewhere { peer } => Some(peer),
+        _ => None,
+    };
+    let oninput = {
+        let typed = typed.clone();
+        Callback::from(move |e: InputEvent| {
+            let field: HtmlInputElement = e.target_unchecked_into();
+            let id = field.value().trim().to_owned();
+            typed.set(validate_user_id(&id).is_ok().then_some(id));
+        })
     };
     let onsubmit = {
         let (calling, input, error) = (calling.clone(), input.clone(), error.clone());
@@ -61,21 +96,38 @@ pub fn CallPage() -> Html {
     });
 
     let t = t();
+    let presence = watched.as_deref().and_then(|id| {
+        let online = state.presence(id)?;
+        Some(html! {
+            <>
+                <span class={classes!("dot", online.then_some("on"))} aria-hidden="true"></span>
+                { t.presence(id, online) }
+            </>
+        })
+    });
     html! {
         <section class="card">
             <div class="row spread">
                 <p>{ (t.logged_in_as)(user_id) }</p>
                 <button type="button" onclick={log_out}>{ t.log_out }</button>
             </div>
+            <div id="elsewhere" role="status">
+                if let Some(peer) = elsewhere {
+                    <p class="banner">{ (t.in_call_elsewhere)(peer) }</p>
+                }
+            </div>
             <form {onsubmit} novalidate=true>
                 <label for="callee-id">{ t.callee_label }</label>
                 <div class="fill">
                     <input id="callee-id" ref={input} name="callee-id" autocomplete="off"
-                        autocapitalize="none" spellcheck="false" disabled={dialing}
+                        autocapitalize="none" spellcheck="false" disabled={dialing} {oninput}
                         aria-invalid={error.is_some().then_some("true")}
-                        aria-describedby="call-error" />
-                    <button type="submit" class="primary" disabled={dialing}>{ t.call }</button>
+                        aria-describedby="presence call-error" />
+                    <button type="submit" class="primary" disabled={dialing || elsewhere.is_some()}>
+                        { t.call }
+                    </button>
                 </div>
+                <p id="presence" class="presence" role="status">{ presence }</p>
             </form>
             <div id="call-error" class="slot">
                 if let Some(error) = &*error {

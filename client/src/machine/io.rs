@@ -29,6 +29,10 @@ pub enum Input {
     Hangup,
     /// The app mutes or unmutes the microphone.
     SetMicMute(bool),
+    /// The app wants to know whether these users are online (at most
+    /// [`MAX_WATCHED`](webcall_protocol::MAX_WATCHED), replacing the list before; empty stops
+    /// watching). Kept across logins.
+    WatchPresence(Vec<UserId>),
     /// The signaling socket opened.
     SocketOpened,
     /// The signaling socket closed or failed.
@@ -76,7 +80,7 @@ pub enum MediaCommand {
     /// [`MediaEvent::MicReady`] or [`MediaEvent::MicFailed`].
     StartMic,
     /// Create the peer connection, with the microphone's track if the microphone is open
-    /// already. With `offer`, create an SDP offer at once and report it as
+    /// already (it is when a caller's invitation was merged into the callee's call, glare). With `offer`, create an SDP offer at once and report it as
     /// [`MediaEvent::LocalSignal`]; without, wait for the remote offer and answer it (sending
     /// audio once [`MediaCommand::AttachMic`] comes). Report every local ICE candidate as
     /// [`MediaEvent::LocalSignal`] too.

@@ -9,8 +9,20 @@
 //! The server decides every outcome; the machine asks and follows. Local actions (cancel,
 //! reject, hang up) take effect locally at once, so the app never waits on the network to
 //! return to an idle state.
+//!
+//! Besides its own call the machine keeps track of:
+//!
+//! - **the user's call on another device** (`AnsweredElsewhere`, `CallElsewhere`): shown as
+//!   [`CallState::Elsewhere`]; no call can be placed here until its `CallEnded`;
+//! - **an invitation that crossed the user's own outgoing call** (glare): an `Invited` that
+//!   arrives while the microphone opens or the `Invite` is on its way is held. The server
+//!   either merges the two calls (`CallMerged`: this side becomes the callee of an accepted
+//!   call) or refuses the `Invite`, and then the held invitation rings here;
+//! - **presence**: the IDs the app watches, sent with every login, and what the server said
+//!   about each on this connection.
 
 mod io;
+mod presence;
 
 use std::collections::VecDeque;
 
@@ -21,6 +33,7 @@ use webcall_protocol::{
 pub use io::{Input, MediaCommand, MediaEvent, Millis, Output, Timer};
 
 use crate::{CallEvent, CallState, ClientError, NoRespReason};
+use presence::Presence;
 
 /// How long a login may take before it is given up.
 pub const LOGIN_TIMEOUT_MS: Millis = 10_000;
@@ -47,7 +60,7 @@ enum Session {
     },
 }
 
-/// The one call this user can have at a time.
+/// The one call this user can have at a time on this device.
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Idle,
@@ -62,10 +75,11 @@ enum Call {
         req: u32,
         callee: UserId,
     },
-    /// Caller: the callee's devices are ringing.
+    /// Caller: the call exists; `ringing` of the callee's devices ring.
     Dialing {
         call_id: CallId,
         callee: UserId,
+        ringing: u32,
     },
     /// Callee: ringing here.
     Incoming {
@@ -106,6 +120,22 @@ impl Call {
     }
 }
 
+/// An invitation that arrived while this user's own invitation was on its way (glare).
+#[derive(Debug, Clone, PartialEq)]
+struct Invitation {
+    call_id: CallId,
+    caller: UserId,
+    call_type: CallType,
+    timeout_secs: u32,
+}
+
+/// This user's call on another device.
+#[derive(Debug, Clone, PartialEq)]
+struct Elsewhere {
+    call_id: CallId,
+    peer: UserId,
+}
+
 /// The calling state machine. See the [module docs](self).
 #[derive(Debug)]
 pub struct Machine {
@@ -114,8 +144,14 @@ pub struct Machine {
     call: Call,
     /// The next `Invite` request number.
     next_req: u32,
-    /// An `Invite` the user cancelled before its `CallCreated` came: cancel that call on arrival.
+    /// An `Invite` the user cancelled before the server answered it: undo what the answer
+    /// creates (cancel a created call, hang up a merged one), stay quiet about a refusal.
     cancelled_req: Option<u32>,
+    /// An invitation held while `call` is `OpeningMic` or `Inviting` (never otherwise).
+    pending: Option<Invitation>,
+    /// The user's call on another device, as the server last said.
+    elsewhere: Option<Elsewhere>,
+    presence: Presence,
     outputs: VecDeque<Output>,
 }
 
@@ -128,6 +164,9 @@ impl Machine {
             call: Call::Idle,
             next_req: 1,
             cancelled_req: None,
+            pending: None,
+            elsewhere: None,
+            presence: Presence::default(),
             outputs: VecDeque::new(),
         }
     }
@@ -145,21 +184,40 @@ impl Machine {
         }
     }
 
+    /// Whether watched user `user` is online, as the server said on this connection: `None`
+    /// when it has not said yet, the user is not watched, or nobody is logged in.
+    pub fn presence(&self, user: &str) -> Option<bool> {
+        self.presence.get(user)
+    }
+
     /// Where the call stands, for the app.
     pub fn call_state(&self) -> CallState {
         match &self.call {
-            Call::Idle => CallState::Idle,
-            Call::OpeningMic { callee, .. }
-            | Call::Inviting { callee, .. }
-            | Call::Dialing { callee, .. } => CallState::Dialing {
-                callee: callee.clone(),
-            },
-            Call::Incoming { call_id, caller } | Call::Accepting { call_id, caller } => {
-                CallState::Incoming {
-                    caller: caller.clone(),
+            Call::Idle => match &self.elsewhere {
+                Some(Elsewhere { call_id, peer }) => CallState::Elsewhere {
+                    peer: peer.clone(),
                     call_id: call_id.clone(),
-                }
-            }
+                },
+                None => CallState::Idle,
+            },
+            Call::OpeningMic { callee, .. } | Call::Inviting { callee, .. } => CallState::Dialing {
+                callee: callee.clone(),
+                ringing: None,
+            },
+            Call::Dialing {
+                callee, ringing, ..
+            } => CallState::Dialing {
+                callee: callee.clone(),
+                ringing: Some(*ringing),
+            },
+            Call::Incoming { call_id, caller } => CallState::Incoming {
+                caller: caller.clone(),
+                call_id: call_id.clone(),
+            },
+            Call::Accepting { call_id, caller } => CallState::Connecting {
+                peer: caller.clone(),
+                call_id: call_id.clone(),
+            },
             Call::Active {
                 call_id,
                 peer,
@@ -191,6 +249,7 @@ impl Machine {
             Input::Reject => self.reject(),
             Input::Hangup => self.hangup(now),
             Input::SetMicMute(muted) => self.set_mic_mute(muted),
+            Input::WatchPresence(users) => self.watch_presence(users),
             Input::SocketOpened => {
                 self.socket_opened();
                 Ok(())
@@ -234,6 +293,8 @@ impl Machine {
         if self.session == Session::LoggedOut {
             return Err(ClientError::NotLoggedIn);
         }
+        // A held invitation must not ring on the way out.
+        self.pending = None;
         if self.call != Call::Idle {
             // Leave the call the way the user would: cancel, reject or hang up.
             let _ = self.hangup(now);
@@ -258,8 +319,15 @@ impl Machine {
         if call_type != CallType::Audio {
             return Err(ClientError::Unsupported);
         }
+        // Calling back the user who is ringing here is answering them.
+        if matches!(&self.call, Call::Incoming { caller, .. } if *caller == callee) {
+            return self.accept();
+        }
         if self.call != Call::Idle {
             return Err(ClientError::Busy);
+        }
+        if self.elsewhere.is_some() {
+            return Err(ClientError::InCallElsewhere);
         }
         self.call = Call::OpeningMic {
             callee,
@@ -307,7 +375,7 @@ impl Machine {
         match std::mem::replace(&mut self.call, Call::Idle) {
             Call::Idle => return Err(ClientError::NoCall("hang up")),
             Call::OpeningMic { .. } => {}
-            Call::Inviting { req, .. } => self.cancelled_req = Some(req),
+            Call::Inviting { req, callee } => self.abandon_invite(req, &callee),
             Call::Dialing { call_id, .. } => self.send(ClientMsg::Cancel { call_id }),
             Call::Incoming { call_id, .. } => self.send(ClientMsg::Reject { call_id }),
             // The server may have accepted already; a hang-up covers both cases. The app
@@ -315,6 +383,7 @@ impl Machine {
             Call::Accepting { call_id, .. } => {
                 self.send(ClientMsg::Hangup {
                     call_id: call_id.clone(),
+                    failure: None,
                 });
                 let ended_by = self.user_id().map(str::to_owned);
                 self.event(CallEvent::CallEnd {
@@ -327,6 +396,7 @@ impl Machine {
             Call::Active { call_id, since, .. } => {
                 self.send(ClientMsg::Hangup {
                     call_id: call_id.clone(),
+                    failure: None,
                 });
                 let ended_by = self.user_id().map(str::to_owned);
                 self.event(CallEvent::CallEnd {
@@ -338,6 +408,7 @@ impl Machine {
             }
         }
         self.out(Output::Media(MediaCommand::Close));
+        self.ring_pending();
         Ok(())
     }
 
@@ -347,6 +418,15 @@ impl Machine {
         };
         *muted = mute;
         self.out(Output::Media(MediaCommand::SetMicMuted(mute)));
+        Ok(())
+    }
+
+    fn watch_presence(&mut self, users: Vec<UserId>) -> Result<(), ClientError> {
+        self.presence.set_watched(users)?;
+        if self.user_id().is_some() {
+            let users = self.presence.watched().to_vec();
+            self.send(ClientMsg::Watch { users });
+        }
         Ok(())
     }
 
@@ -385,10 +465,14 @@ impl Machine {
         }
     }
 
-    /// Ends the session: the socket closes, timers stop, the app hears `LoggedOut`.
+    /// Ends the session: the socket closes, timers stop, what the server said about other
+    /// devices and users is forgotten, the app hears `LoggedOut`.
     fn close_session(&mut self, reason: Option<String>) {
         self.session = Session::LoggedOut;
         self.cancelled_req = None;
+        self.pending = None;
+        self.elsewhere = None;
+        self.presence.forget();
         self.out(Output::CloseSocket);
         self.out(Output::CancelTimer(Timer::LoginDeadline));
         self.out(Output::CancelTimer(Timer::Heartbeat));
@@ -415,31 +499,81 @@ impl Machine {
                     timer: Timer::Heartbeat,
                     at: now + HEARTBEAT_INTERVAL_MS,
                 });
+                if !self.presence.watched().is_empty() {
+                    let users = self.presence.watched().to_vec();
+                    self.send(ClientMsg::Watch { users });
+                }
                 self.event(CallEvent::LoggedIn { user_id });
             }
-            ServerMsg::CallCreated { req, call_id, .. } => self.call_created(req, call_id),
+            ServerMsg::CallCreated {
+                req,
+                call_id,
+                ringing,
+                ..
+            } => self.call_created(req, call_id, ringing),
+            ServerMsg::Ringing { call_id, devices } => {
+                if let Call::Dialing {
+                    call_id: ours,
+                    callee,
+                    ringing,
+                } = &mut self.call
+                {
+                    if *ours == call_id {
+                        *ringing = devices;
+                        let callee = callee.clone();
+                        self.event(CallEvent::Ringing { callee, devices });
+                    }
+                }
+            }
             ServerMsg::Invited {
                 call_id,
                 caller,
                 call_type,
                 timeout_secs,
             } => {
-                // The server rings only users who are free; anything else is stale.
-                if self.user_id().is_none() || self.call != Call::Idle {
+                if self.user_id().is_none() {
                     return;
                 }
-                self.call = Call::Incoming {
-                    call_id: call_id.clone(),
-                    caller: caller.clone(),
-                };
-                self.event(CallEvent::Invited {
-                    sponsor: caller,
+                let invitation = Invitation {
                     call_id,
+                    caller,
                     call_type,
                     timeout_secs,
-                });
+                };
+                match self.call {
+                    Call::Idle => self.ring(invitation),
+                    // It crossed this user's own invitation: the server's answer to that
+                    // decides whether it rings (see `ring_pending`).
+                    Call::OpeningMic { .. } | Call::Inviting { .. } => {
+                        self.pending = Some(invitation)
+                    }
+                    // The server rings only users who are free; anything else is stale.
+                    _ => {}
+                }
             }
             ServerMsg::Accepted { call_id } => self.accepted(now, call_id),
+            ServerMsg::AnsweredElsewhere { call_id } => self.answered_elsewhere(call_id),
+            ServerMsg::CallMerged {
+                req,
+                call_id,
+                caller,
+            } => self.call_merged(now, req, call_id, caller),
+            ServerMsg::CallElsewhere { call_id, peer } => {
+                if self.call.id() == Some(call_id.as_str()) {
+                    // The call that rings here went to another device of this user.
+                    self.answered_elsewhere(call_id);
+                } else {
+                    if self.pending.as_ref().is_some_and(|p| p.call_id == call_id) {
+                        self.pending = None;
+                    }
+                    self.remember_elsewhere(call_id, peer);
+                }
+            }
+            ServerMsg::Presence { user_id, online } => {
+                if self.presence.update(&user_id, online) {
+                    self.event(CallEvent::PresenceChanged { user_id, online });
+                }
+            }
             ServerMsg::Signal { call_id, signal } => {
                 if self.call.id() == Some(call_id.as_str()) && self.call.has_media() {
                     self.out(Output::Media(MediaCommand::ApplySignal(signal)));
@@ -451,7 +585,7 @@ impl Machine {
         }
     }
 
-    fn call_created(&mut self, req: u32, call_id: CallId) {
+    fn call_created(&mut self, req: u32, call_id: CallId, ringing: u32) {
         if self.cancelled_req == Some(req) {
             self.cancelled_req = None;
             self.send(ClientMsg::Cancel { call_id });
@@ -463,15 +597,56 @@ impl Machine {
         if *ours != req {
             return;
         }
+        let callee = callee.clone();
         self.call = Call::Dialing {
             call_id,
             callee: callee.clone(),
+            ringing,
         };
+        // The server would not have created the call while one rang for this user; a held
+        // invitation is over.
+        self.pending = None;
         let ice_servers = self.ice_servers();
         self.out(Output::Media(MediaCommand::CreatePeer {
             ice_servers,
             offer: true,
         }));
+        self.event(CallEvent::Ringing {
+            callee,
+            devices: ringing,
+        });
+    }
+
+    /// Glare: this user's `Invite` answered the invitation from `caller`, which is now an
+    /// accepted call with this side as the callee.
+    fn call_merged(&mut self, now: Millis, req: u32, call_id: CallId, caller: UserId) {
+        if self.cancelled_req == Some(req) {
+            self.cancelled_req = None;
+            self.send(ClientMsg::Hangup {
+                call_id,
+                failure: None,
+            });
+            return;
+        }
+        if !matches!(self.call, Call::Inviting { req: ours, .. } if ours == req) {
+            return;
+        }
+        self.pending = None;
+        self.call = Call::Active {
+            call_id,
+            peer: caller.clone(),
+            since: now,
+            connected: false,
+            muted: false,
+        };
+        // The microphone is open already: the peer sends it from the start and answers the
+        // caller's offer, which follows.
+        let ice_servers = self.ice_servers();
+        self.out(Output::Media(MediaCommand::CreatePeer {
+            ice_servers,
+            offer: false,
+        }));
+        self.event(CallEvent::UserAccept { user_id: caller });
     }
 
     fn accepted(&mut self, now: Millis, call_id: CallId) {
@@ -479,6 +654,7 @@ impl Machine {
             Call::Dialing {
                 call_id: ours,
                 callee,
+                ..
             } if *ours == call_id => {
                 let peer = callee.clone();
                 self.call = Call::Active {
@@ -506,7 +682,65 @@ impl Machine {
         }
     }
 
+    /// Another device of this user accepted the call `call_id`.
+    fn answered_elsewhere(&mut self, call_id: CallId) {
+        match &self.call {
+            Call::Incoming {
+                call_id: ours,
+                caller,
+            }
+            | Call::Accepting {
+                call_id: ours,
+                caller,
+            } if *ours == call_id => {
+                let caller = caller.clone();
+                self.go_idle();
+                self.event(CallEvent::AnsweredElsewhere {
+                    sponsor: caller.clone(),
+                    call_id: call_id.clone(),
+                });
+                self.remember_elsewhere(call_id, caller);
+            }
+            _ => {
+                // A held invitation (glare) that never rang here.
+                if let Some(pending) = self.pending.take_if(|p| p.call_id == call_id) {
+                    self.remember_elsewhere(call_id, pending.caller);
+                }
+            }
+        }
+    }
+
+    /// Records the user's call on another device, telling the app when it is news.
+    fn remember_elsewhere(&mut self, call_id: CallId, peer: UserId) {
+        if self
+            .elsewhere
+            .as_ref()
+            .is_some_and(|e| e.call_id == call_id)
+        {
+            return;
+        }
+        self.elsewhere = Some(Elsewhere {
+            call_id: call_id.clone(),
+            peer: peer.clone(),
+        });
+        self.event(CallEvent::InCallElsewhere { call_id, peer });
+    }
+
     fn call_ended(&mut self, now: Millis, call_id: CallId, outcome: Outcome) {
+        if self
+            .elsewhere
+            .as_ref()
+            .is_some_and(|e| e.call_id == call_id)
+        {
+            self.elsewhere = None;
+            self.event(CallEvent::InCallElsewhereEnded { call_id });
+            return;
+        }
+        if self.pending.as_ref().is_some_and(|p| p.call_id == call_id) {
+            // It never rang here.
+            self.pending = None;
+            return;
+        }
         if self.call.id() != Some(call_id.as_str()) {
             // A call this side already left, or never knew: nothing to do.
             return;
@@ -520,27 +754,43 @@ impl Machine {
             Call::Dialing { callee, .. } => match outcome {
                 Outcome::Rejected => CallEvent::Reject { user_id: callee },
                 Outcome::Busy => CallEvent::LineBusy { user_id: callee },
-                Outcome::NoAnswer => CallEvent::NoResp {
+                Outcome::NoAnswer { offline } => CallEvent::NoResp {
                     user_id: callee,
-                    reason: NoRespReason::Timeout,
+                    reason: if offline {
+                        NoRespReason::Offline
+                    } else {
+                        NoRespReason::Timeout
+                    },
                 },
                 Outcome::Failed { message } => CallEvent::NoResp {
                     user_id: callee,
                     reason: NoRespReason::Unreachable(message),
                 },
                 // The caller's own cancel or hang-up: already idle locally.
-                Outcome::Cancelled | Outcome::HungUp { .. } => return,
+                Outcome::Cancelled { .. } | Outcome::HungUp { .. } => return,
             },
             Call::Incoming { caller, .. } | Call::Accepting { caller, .. } => match outcome {
-                Outcome::NoAnswer => CallEvent::CallingTimeout {
+                Outcome::NoAnswer { .. } => CallEvent::CallingTimeout {
                     sponsor: caller,
                     call_id,
                 },
-                Outcome::Rejected => return,
-                _ => CallEvent::CallingCancel {
+                // This device's own reject left at once, so another device rejected.
+                Outcome::Rejected => CallEvent::RejectedElsewhere {
                     sponsor: caller,
                     call_id,
                 },
+                Outcome::Cancelled { disconnected } => CallEvent::CallingCancel {
+                    sponsor: caller,
+                    call_id,
+                    caller_disconnected: disconnected,
+                },
+                Outcome::Busy | Outcome::HungUp { .. } | Outcome::Failed { .. } => {
+                    CallEvent::CallingCancel {
+                        sponsor: caller,
+                        call_id,
+                        caller_disconnected: false,
+                    }
+                }
             },
             Call::Active { peer, since, .. } => {
                 let local_secs = now.saturating_sub(since) / 1000;
@@ -576,6 +826,7 @@ impl Machine {
                 return;
             }
             (Session::LoggedIn { .. }, ErrorCode::KickedOut) => {
+                self.pending = None;
                 self.end_call_failed(now, "logged in elsewhere");
                 self.event(CallEvent::KickedOut);
                 self.close_session(Some("logged in elsewhere".into()));
@@ -583,17 +834,28 @@ impl Machine {
             }
             _ => {}
         }
+        // The refusal of an invitation the user already withdrew is no news.
+        if req.is_some() && req == self.cancelled_req {
+            self.cancelled_req = None;
+            return;
+        }
         // A late message about a call this side already left (an ICE candidate that crossed
         // the hang-up, say) is refused by the server; that is no news to the user.
         if self.call == Call::Idle && matches!(code, ErrorCode::NoSuchCall | ErrorCode::WrongState)
         {
             return;
         }
-        // An error that answers our pending invitation ends it.
-        if let (Some(req), Call::Inviting { req: ours, .. }) = (req, &self.call) {
-            if req == *ours {
-                self.go_idle();
-            }
+        // An error that answers our pending invitation ends it; an invitation that crossed it
+        // (the likely reason: this user was ringing) rings now.
+        if matches!((req, &self.call), (Some(req), Call::Inviting { req: ours, .. }) if req == *ours)
+        {
+            self.go_idle();
+            self.event(CallEvent::Error {
+                code: server_error_code(code),
+                message,
+            });
+            self.ring_pending();
+            return;
         }
         // A refused accept leaves nothing to answer.
         if matches!(self.call, Call::Accepting { .. })
@@ -650,6 +912,7 @@ impl Machine {
                     self.end_call_failed(now, "the microphone could not be opened");
                 } else {
                     self.go_idle();
+                    self.ring_pending();
                 }
             }
             MediaEvent::LocalSignal(signal) => {
@@ -663,12 +926,17 @@ impl Machine {
             }
             MediaEvent::Connected => {
                 if let Call::Active {
-                    connected, peer, ..
+                    call_id,
+                    connected,
+                    peer,
+                    ..
                 } = &mut self.call
                 {
                     if !*connected {
                         *connected = true;
+                        let call_id = call_id.clone();
                         let user_id = peer.clone();
+                        self.send(ClientMsg::MediaConnected { call_id });
                         self.event(CallEvent::UserEnter { user_id });
                     }
                 }
@@ -726,13 +994,15 @@ impl Machine {
             Call::Idle => {}
             Call::OpeningMic { .. } => {}
             Call::Inviting { req, callee } => {
-                self.cancelled_req = Some(req);
+                self.abandon_invite(req, &callee);
                 self.event(CallEvent::NoResp {
                     user_id: callee,
                     reason: NoRespReason::Unreachable(why.into()),
                 });
             }
-            Call::Dialing { call_id, callee } => {
+            Call::Dialing {
+                call_id, callee, ..
+            } => {
                 self.send(ClientMsg::Cancel { call_id });
                 self.event(CallEvent::NoResp {
                     user_id: callee,
@@ -746,12 +1016,14 @@ impl Machine {
                 self.event(CallEvent::CallingCancel {
                     sponsor: caller,
                     call_id,
+                    caller_disconnected: false,
                 });
             }
             Call::Accepting { call_id, .. } => {
                 // The server may have accepted already; a hang-up covers both cases.
                 self.send(ClientMsg::Hangup {
                     call_id: call_id.clone(),
+                    failure: Some(why.into()),
                 });
                 self.event(CallEvent::CallEnd {
                     call_id,
@@ -763,6 +1035,7 @@ impl Machine {
             Call::Active { call_id, since, .. } => {
                 self.send(ClientMsg::Hangup {
                     call_id: call_id.clone(),
+                    failure: Some(why.into()),
                 });
                 self.event(CallEvent::CallEnd {
                     call_id,
@@ -772,6 +1045,47 @@ impl Machine {
                 });
             }
         }
+        self.ring_pending();
+    }
+
+    /// Gives up an `Invite` the server has not answered yet. An invitation from the callee that
+    /// crossed it goes too: the server merges the two, and the merged call is hung up on
+    /// arrival.
+    fn abandon_invite(&mut self, req: u32, callee: &str) {
+        self.cancelled_req = Some(req);
+        if self.pending.as_ref().is_some_and(|p| p.caller == callee) {
+            self.pending = None;
+        }
+    }
+
+    /// Rings the invitation held while this user's own invitation was on its way, now that
+    /// that one is over. Drops it when nobody is logged in.
+    fn ring_pending(&mut self) {
+        let Some(invitation) = self.pending.take() else {
+            return;
+        };
+        if self.call == Call::Idle && self.user_id().is_some() {
+            self.ring(invitation);
+        }
+    }
+
+    fn ring(&mut self, invitation: Invitation) {
+        let Invitation {
+            call_id,
+            caller,
+            call_type,
+            timeout_secs,
+        } = invitation;
+        self.call = Call::Incoming {
+            call_id: call_id.clone(),
+            caller: caller.clone(),
+        };
+        self.event(CallEvent::Invited {
+            sponsor: caller,
+            call_id,
+            call_type,
+            timeout_secs,
+        });
     }
 
     /// Back to no call, closing any media.
@@ -819,6 +1133,7 @@ pub fn server_error_code(code: ErrorCode) -> i32 {
         ErrorCode::WrongState => 60037,
         ErrorCode::Unsupported => 60038,
         ErrorCode::Internal => 60039,
+        ErrorCode::TooManyDevices => 60040,
     }
 }
 

@@ -1,5 +1,12 @@
 //! Machines driven against each other through a fake server and fake media, faster than real
 //! time: every flow of a call, from both sides.
+//!
+//! The [`World`] has one device per user. What needs more (a user's other devices, messages
+//! that cross on the wire) feeds server messages straight into a [`lone`] machine.
+
+mod devices;
+mod glare;
+mod presence;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -238,7 +245,7 @@ impl World {
             .map(|(id, _)| id.clone())
             .collect();
         for id in expired {
-            self.end(&id, Outcome::NoAnswer);
+            self.end(&id, Outcome::NoAnswer { offline: false });
         }
         let users: Vec<String> = self.devices.keys().cloned().collect();
         for user in users {
@@ -282,6 +289,32 @@ impl World {
             .any(|c| c.caller == user || c.callee == user)
     }
 
+    /// Accepts ringing call `call_id`: the caller hears `Accepted`, the callee `answer` and
+    /// then the caller's held signals.
+    fn accept_call(&mut self, call_id: &str, answer: ServerMsg) {
+        let now = self.now;
+        let call = self.calls.get_mut(call_id).expect("a live call");
+        call.accepted_at = Some(now);
+        let held = std::mem::take(&mut call.held);
+        let (caller, callee) = (call.caller.clone(), call.callee.clone());
+        self.reply(
+            &caller,
+            ServerMsg::Accepted {
+                call_id: call_id.into(),
+            },
+        );
+        self.reply(&callee, answer);
+        for signal in held {
+            self.reply(
+                &callee,
+                ServerMsg::Signal {
+                    call_id: call_id.into(),
+                    signal,
+                },
+            );
+        }
+    }
+
     /// The fake server: the real server's rules, minus everything the machine does not see.
     fn serve(&mut self, from: &str, msg: ClientMsg) {
         match msg {
@@ -293,17 +326,43 @@ impl World {
                 },
             ),
             ClientMsg::Invite { req, callee, .. } => {
+                // Glare: the callee's invitation to this user rings; this Invite answers it.
+                let crossing = self.calls.iter().find(|(_, c)| {
+                    c.caller == callee && c.callee == from && c.accepted_at.is_none()
+                });
+                if let Some((call_id, _)) = crossing {
+                    let call_id = call_id.clone();
+                    let answer = ServerMsg::CallMerged {
+                        req,
+                        call_id: call_id.clone(),
+                        caller: callee,
+                    };
+                    self.accept_call(&call_id, answer);
+                    return;
+                }
+                if self.in_a_call(from) {
+                    self.reply(
+                        from,
+                        ServerMsg::Error {
+                            code: ErrorCode::AlreadyInCall,
+                            message: "you have a call going".into(),
+                            req: Some(req),
+                        },
+                    );
+                    return;
+                }
                 let call_id = format!("call-{}", self.next_call);
                 self.next_call += 1;
+                let busy = self.in_a_call(&callee);
                 self.reply(
                     from,
                     ServerMsg::CallCreated {
                         req,
                         call_id: call_id.clone(),
                         callee: callee.clone(),
+                        ringing: if busy { 0 } else { 1 },
                     },
                 );
-                let busy = self.in_a_call(&callee);
                 self.calls.insert(
                     call_id.clone(),
                     FakeCall {
@@ -330,29 +389,11 @@ impl World {
                 }
             }
             ClientMsg::Accept { call_id } => {
-                let now = self.now;
-                let call = self.calls.get_mut(&call_id).expect("accept of a live call");
-                assert_eq!(call.callee, from);
-                call.accepted_at = Some(now);
-                let held = std::mem::take(&mut call.held);
-                let caller = call.caller.clone();
-                for user in [caller.as_str(), from] {
-                    self.reply(
-                        user,
-                        ServerMsg::Accepted {
-                            call_id: call_id.clone(),
-                        },
-                    );
-                }
-                for signal in held {
-                    self.reply(
-                        from,
-                        ServerMsg::Signal {
-                            call_id: call_id.clone(),
-                            signal,
-                        },
-                    );
-                }
+                assert_eq!(self.calls[&call_id].callee, from, "accept of a live call");
+                let answer = ServerMsg::Accepted {
+                    call_id: call_id.clone(),
+                };
+                self.accept_call(&call_id, answer);
             }
             ClientMsg::Reject { call_id } => {
                 if self.calls.contains_key(&call_id) {
@@ -361,19 +402,25 @@ impl World {
             }
             ClientMsg::Cancel { call_id } => {
                 if self.calls.contains_key(&call_id) {
-                    self.end(&call_id, Outcome::Cancelled);
-                }
-            }
-            ClientMsg::Hangup { call_id } => {
-                if let Some(call) = self.calls.get(&call_id) {
-                    let duration_secs = (self.now - call.accepted_at.unwrap_or(self.now)) / 1000;
                     self.end(
                         &call_id,
-                        Outcome::HungUp {
+                        Outcome::Cancelled {
+                            disconnected: false,
+                        },
+                    );
+                }
+            }
+            ClientMsg::Hangup { call_id, failure } => {
+                if let Some(call) = self.calls.get(&call_id) {
+                    let duration_secs = (self.now - call.accepted_at.unwrap_or(self.now)) / 1000;
+                    let outcome = match failure {
+                        Some(message) => Outcome::Failed { message },
+                        None => Outcome::HungUp {
                             by: from.into(),
                             duration_secs,
                         },
-                    );
+                    };
+                    self.end(&call_id, outcome);
                 }
             }
             ClientMsg::Signal { call_id, signal } => {
@@ -390,6 +437,13 @@ impl World {
                         call.caller.clone()
                     };
                     self.reply(&to, ServerMsg::Signal { call_id, signal });
+                }
+            }
+            ClientMsg::MediaConnected { .. } => {}
+            ClientMsg::Watch { users } => {
+                for user_id in users {
+                    let online = self.devices.get(&user_id).is_some_and(|d| d.socket_open);
+                    self.reply(from, ServerMsg::Presence { user_id, online });
                 }
             }
             ClientMsg::Ping => self.reply(from, ServerMsg::Pong),
@@ -409,6 +463,10 @@ impl World {
         assert_eq!(
             self.take_events(caller),
             vec![
+                CallEvent::Ringing {
+                    callee: callee.into(),
+                    devices: 1
+                },
                 CallEvent::UserAccept {
                     user_id: callee.into()
                 },
@@ -440,6 +498,76 @@ impl Input {
             call_type: CallType::Audio,
             timeout_secs: None,
         }
+    }
+}
+
+/// A lone machine logged in as `user`, with its outputs drained: for what the World does not
+/// reach (other devices of the same user, messages that cross on the wire).
+fn lone(user: &str) -> Machine {
+    let mut m = Machine::new(1_400_000_000);
+    m.handle(0, Input::login(user)).unwrap();
+    m.handle(0, Input::SocketOpened).unwrap();
+    m.handle(
+        0,
+        Input::Server(ServerMsg::LoggedIn {
+            user_id: user.into(),
+            ice_servers: vec![],
+        }),
+    )
+    .unwrap();
+    drain(&mut m);
+    m
+}
+
+/// Everything the machine asked for since last drained.
+fn drain(m: &mut Machine) -> Vec<Output> {
+    std::iter::from_fn(|| m.poll_output()).collect()
+}
+
+/// Feeds `input` (which must be accepted) at `now`; returns the outputs.
+fn step(m: &mut Machine, now: Millis, input: Input) -> Vec<Output> {
+    m.handle(now, input).unwrap();
+    drain(m)
+}
+
+/// Feeds a server message at time 5 000; returns the outputs.
+fn server(m: &mut Machine, msg: ServerMsg) -> Vec<Output> {
+    step(m, 5_000, Input::Server(msg))
+}
+
+fn events_of(outputs: &[Output]) -> Vec<CallEvent> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Event(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent_of(outputs: &[Output]) -> Vec<ClientMsg> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn invited(call_id: &str, caller: &str) -> ServerMsg {
+    ServerMsg::Invited {
+        call_id: call_id.into(),
+        caller: caller.into(),
+        call_type: CallType::Audio,
+        timeout_secs: 30,
+    }
+}
+
+fn ended(call_id: &str, outcome: Outcome) -> ServerMsg {
+    ServerMsg::CallEnded {
+        call_id: call_id.into(),
+        outcome,
     }
 }
 
@@ -479,10 +607,25 @@ fn call_accept_talk_and_hang_up() {
     assert_eq!(
         w.state("alice"),
         CallState::Dialing {
-            callee: "bob".into()
+            callee: "bob".into(),
+            ringing: None
         }
     );
     w.run();
+    assert_eq!(
+        w.state("alice"),
+        CallState::Dialing {
+            callee: "bob".into(),
+            ringing: Some(1)
+        }
+    );
+    assert_eq!(
+        w.take_events("alice"),
+        vec![CallEvent::Ringing {
+            callee: "bob".into(),
+            devices: 1
+        }]
+    );
     let events = w.take_events("bob");
     let [CallEvent::Invited {
         sponsor, call_id, ..
@@ -583,9 +726,15 @@ fn reject_tells_the_caller() {
     w.run();
     assert_eq!(
         w.take_events("alice"),
-        vec![CallEvent::Reject {
-            user_id: "bob".into()
-        }]
+        vec![
+            CallEvent::Ringing {
+                callee: "bob".into(),
+                devices: 1
+            },
+            CallEvent::Reject {
+                user_id: "bob".into()
+            }
+        ]
     );
     assert!(w.take_events("bob").is_empty());
     assert_eq!(w.state("alice"), CallState::Idle);
@@ -600,9 +749,15 @@ fn a_third_caller_hears_busy_and_the_call_goes_on() {
     w.run();
     assert_eq!(
         w.take_events("carol"),
-        vec![CallEvent::LineBusy {
-            user_id: "bob".into()
-        }]
+        vec![
+            CallEvent::Ringing {
+                callee: "bob".into(),
+                devices: 0
+            },
+            CallEvent::LineBusy {
+                user_id: "bob".into()
+            }
+        ]
     );
     assert!(w.take_events("bob").is_empty());
     assert!(matches!(w.state("bob"), CallState::InCall { .. }));
@@ -619,6 +774,10 @@ fn caller_cancels_while_ringing() {
     let [CallEvent::Invited { call_id, .. }] = &events[..] else {
         panic!("{events:?}")
     };
+    assert!(matches!(
+        w.take_events("alice")[..],
+        [CallEvent::Ringing { .. }]
+    ));
     w.input("alice", Input::Hangup).unwrap();
     assert_eq!(w.state("alice"), CallState::Idle);
     assert!(!w.devices["alice"].mic_open);
@@ -628,7 +787,8 @@ fn caller_cancels_while_ringing() {
         w.take_events("bob"),
         vec![CallEvent::CallingCancel {
             sponsor: "alice".into(),
-            call_id: call_id.clone()
+            call_id: call_id.clone(),
+            caller_disconnected: false
         }]
     );
     assert_eq!(w.state("bob"), CallState::Idle);
@@ -661,6 +821,10 @@ fn ring_timeout_reaches_both_sides() {
     w.input("alice", Input::call("bob")).unwrap();
     w.run();
     w.take_events("bob");
+    assert!(matches!(
+        w.take_events("alice")[..],
+        [CallEvent::Ringing { devices: 1, .. }]
+    ));
     w.advance(RING_MS);
     assert_eq!(
         w.take_events("alice"),
@@ -749,15 +913,20 @@ fn a_callee_whose_microphone_fails_ends_the_call_with_an_error() {
         ),
         "{events:?}"
     );
+    // Bob's side failed: the server ends the call as failed, with bob's reason.
+    assert!(w.sent.iter().any(|(from, m)| from == "bob"
+        && matches!(m, ClientMsg::Hangup { failure: Some(why), .. }
+            if why == "the microphone could not be opened")));
     let events = w.take_events("alice");
     assert!(
         matches!(
             &events[..],
             [
+                CallEvent::Ringing { .. },
                 CallEvent::UserAccept { .. },
                 CallEvent::UserLeave { .. },
-                CallEvent::CallEnd { ended_by: Some(by), .. }
-            ] if by == "bob"
+                CallEvent::CallEnd { ended_by: None, failure: Some(why), .. }
+            ] if why == "the microphone could not be opened"
         ),
         "{events:?}"
     );
@@ -1004,6 +1173,7 @@ fn stale_server_messages_are_ignored() {
             req: 99,
             call_id: "nope".into(),
             callee: "bob".into(),
+            ringing: 1,
         },
     ] {
         w.input("alice", Input::Server(msg)).unwrap();
@@ -1019,12 +1189,10 @@ fn refusals_of_messages_that_crossed_the_end_of_a_call_stay_quiet() {
     w.run();
     w.input("bob", Input::Reject).unwrap();
     w.run();
-    assert_eq!(
-        w.take_events("alice"),
-        vec![CallEvent::Reject {
-            user_id: "bob".into()
-        }]
-    );
+    assert!(matches!(
+        w.take_events("alice")[..],
+        [CallEvent::Ringing { .. }, CallEvent::Reject { .. }]
+    ));
     // alice's last ICE candidate reached the server after the call ended.
     w.input(
         "alice",
@@ -1065,10 +1233,127 @@ fn hanging_up_before_the_accept_is_confirmed_ends_the_call_on_both_sides() {
     assert!(matches!(
         w.take_events("alice")[..],
         [
+            CallEvent::Ringing { .. },
             CallEvent::UserAccept { .. },
             CallEvent::UserLeave { .. },
             CallEvent::CallEnd { .. }
         ]
     ));
     assert_eq!(w.state("alice"), CallState::Idle);
+}
+
+#[test]
+fn each_side_reports_connected_audio_once() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    let reports = |w: &World, user: &str| {
+        w.sent
+            .iter()
+            .filter(|(from, m)| {
+                from == user
+                    && *m
+                        == ClientMsg::MediaConnected {
+                            call_id: "call-1".into(),
+                        }
+            })
+            .count()
+    };
+    assert_eq!((reports(&w, "alice"), reports(&w, "bob")), (1, 1));
+    // The browser reports "connected" again (after a network change, say).
+    w.input("alice", Input::Media(MediaEvent::Connected))
+        .unwrap();
+    assert_eq!(reports(&w, "alice"), 1);
+    assert!(w.take_events("alice").is_empty());
+    // Before the call is accepted there is nothing to report.
+    let mut m = lone("carol");
+    server(&mut m, invited("c1", "dave"));
+    step(&mut m, 5_000, Input::Accept);
+    assert!(step(&mut m, 5_000, Input::Media(MediaEvent::Connected)).is_empty());
+}
+
+#[test]
+fn a_hang_up_by_the_user_names_no_failure() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    w.input("bob", Input::Hangup).unwrap();
+    assert!(w.sent.contains(&(
+        "bob".into(),
+        ClientMsg::Hangup {
+            call_id: "call-1".into(),
+            failure: None
+        }
+    )));
+}
+
+#[test]
+fn failed_audio_ends_the_call_as_failed_on_both_sides() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    w.advance(4_000);
+    w.input("alice", Input::Media(MediaEvent::Failed)).unwrap();
+    assert!(w.sent.contains(&(
+        "alice".into(),
+        ClientMsg::Hangup {
+            call_id: "call-1".into(),
+            failure: Some("the audio connection failed".into())
+        }
+    )));
+    let failed = CallEvent::CallEnd {
+        call_id: "call-1".into(),
+        duration_secs: 4,
+        ended_by: None,
+        failure: Some("the audio connection failed".into()),
+    };
+    assert_eq!(w.take_events("alice"), vec![failed.clone()]);
+    w.run();
+    assert!(w.take_events("alice").is_empty());
+    assert_eq!(
+        w.take_events("bob"),
+        vec![
+            CallEvent::UserLeave {
+                user_id: "alice".into()
+            },
+            failed
+        ]
+    );
+    for user in ["alice", "bob"] {
+        assert_eq!(w.state(user), CallState::Idle);
+        assert!(w.devices[user].peer.is_none() && !w.devices[user].mic_open);
+    }
+}
+
+#[test]
+fn a_setup_error_while_accepting_hangs_up_as_failed() {
+    let mut m = lone("bob");
+    server(&mut m, invited("c1", "alice"));
+    step(&mut m, 5_000, Input::Accept);
+    let out = step(
+        &mut m,
+        5_000,
+        Input::Media(MediaEvent::Error("bad SDP".into())),
+    );
+    assert_eq!(
+        sent_of(&out),
+        vec![ClientMsg::Hangup {
+            call_id: "c1".into(),
+            failure: Some("call setup failed".into())
+        }]
+    );
+    assert!(
+        matches!(
+            &events_of(&out)[..],
+            [
+                CallEvent::Error { code: 60002, .. },
+                CallEvent::CallEnd {
+                    ended_by: None,
+                    failure: Some(_),
+                    duration_secs: 0,
+                    ..
+                }
+            ]
+        ),
+        "{out:?}"
+    );
+    assert!(out.contains(&Output::Media(MediaCommand::Close)));
+    assert_eq!(m.call_state(), CallState::Idle);
 }

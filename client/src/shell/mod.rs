@@ -125,9 +125,13 @@ impl WebCall {
         self.feed(Input::Logout)
     }
 
-    /// Calls `user_id`. The callee's answer arrives as an event: [`CallEvent::UserAccept`],
-    /// [`CallEvent::Reject`], [`CallEvent::LineBusy`] or [`CallEvent::NoResp`].
-    /// `timeout_secs` overrides the server's ring timeout.
+    /// Calls `user_id`. [`CallEvent::Ringing`] tells on how many of the callee's devices it
+    /// rings (0: offline, the invitation waits for them to log in); the answer arrives as an
+    /// event: [`CallEvent::UserAccept`], [`CallEvent::Reject`], [`CallEvent::LineBusy`] or
+    /// [`CallEvent::NoResp`]. `timeout_secs` overrides the server's ring timeout.
+    ///
+    /// Calling the user whose call rings here accepts that call. Refused with
+    /// [`ClientError::InCallElsewhere`] while this user is in a call on another device.
     pub fn call(
         &self,
         user_id: &str,
@@ -160,6 +164,24 @@ impl WebCall {
     /// Mutes (`true`) or unmutes the microphone in the current call.
     pub fn set_mic_mute(&self, muted: bool) -> Result<(), ClientError> {
         self.feed(Input::SetMicMute(muted))
+    }
+
+    /// Watches whether `users` are online, replacing the IDs watched before (an empty list
+    /// stops watching). Each watched ID's state comes as [`CallEvent::PresenceChanged`]: once
+    /// soon after this call (or after the login, when logged out now), then whenever it
+    /// changes. The list is kept across logins; duplicates count once.
+    ///
+    /// Refused, changing nothing, when an ID is invalid ([`ClientError::BadUserId`]) or there
+    /// are more than [`MAX_WATCHED`](webcall_protocol::MAX_WATCHED) distinct IDs
+    /// ([`ClientError::TooManyWatched`]).
+    pub fn watch_presence(&self, users: &[String]) -> Result<(), ClientError> {
+        self.feed(Input::WatchPresence(users.to_vec()))
+    }
+
+    /// Whether watched user `user` is online, as last reported: `None` when it is not known
+    /// (not watched, not reported yet, or logged out).
+    pub fn presence(&self, user: &str) -> Option<bool> {
+        self.shared.machine.borrow().presence(user)
     }
 
     /// Calls `handler` with every event until the returned [`Subscription`] is dropped.

@@ -1,8 +1,11 @@
-//! One call's record: who is in it, what phase it is in, and the signals held while it rings.
+//! One call's record: who is in it, what phase it is in, and the signals held while it rings;
+//! and the bounded memory of calls that ended, so that late actions get a clear answer.
+
+use std::collections::{HashMap, VecDeque};
 
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
-use webcall_protocol::{CallId, CallType, Signal, UserId};
+use webcall_protocol::{CallId, CallType, Outcome, Signal, UserId};
 
 use super::ConnId;
 
@@ -27,19 +30,29 @@ pub(crate) struct Call {
     pub call_type: CallType,
     /// Ringing or active.
     pub phase: Phase,
+    /// How many ringing devices the caller was last told of.
+    pub announced_ringing: u32,
 }
 
 /// Where a call is in its life.
 #[derive(Debug)]
 pub(crate) enum Phase {
-    /// The callee's devices ring. The caller's signals wait in `held`; `_timer` ends the call
-    /// when the ring timeout passes, and is cancelled when the phase is dropped.
+    /// Every device of the callee rings (none, while the callee is offline: the invitation
+    /// waits for a login until `rings_until`). The caller's signals wait in `held`; `_timer`
+    /// ends the call at `rings_until`, and is cancelled when the phase is dropped.
     Ringing {
         held: HeldSignals,
+        rings_until: Instant,
         _timer: Option<TimerGuard>,
     },
-    /// The callee accepted on `callee_conn` at `since`.
-    Active { callee_conn: ConnId, since: Instant },
+    /// The callee accepted on `callee_conn` at `since`. Unless a party has reported its audio
+    /// `connected` by then, `_connect_timer` fails the call when the connect limit passes.
+    Active {
+        callee_conn: ConnId,
+        since: Instant,
+        connected: bool,
+        _connect_timer: TimerGuard,
+    },
 }
 
 /// Which side of a call a connection is on.
@@ -50,6 +63,15 @@ pub(crate) enum Role {
 }
 
 impl Call {
+    /// The other party of `user`'s call.
+    pub fn peer_of(&self, user: &str) -> &UserId {
+        if user == self.caller {
+            &self.callee
+        } else {
+            &self.caller
+        }
+    }
+
     /// The role of connection `conn` of user `user` in this call, or `None` when the connection
     /// has no part in it. While the call rings every connection of the callee is a party; once
     /// accepted, only the one that accepted.
@@ -81,6 +103,61 @@ pub(crate) struct TimerGuard(pub AbortHandle);
 impl Drop for TimerGuard {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// How many ended calls are remembered.
+pub(crate) const ENDED_MEMORY: usize = 4096;
+
+/// The outcomes of the last [`ENDED_MEMORY`] calls, with their parties, so that a late action
+/// on one (a second hang-up, an accept after the timeout) is told the call is over and how.
+#[derive(Debug, Default)]
+pub(crate) struct EndedCalls {
+    order: VecDeque<CallId>,
+    calls: HashMap<CallId, Ended>,
+}
+
+/// A call that ended.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub caller: UserId,
+    pub callee: UserId,
+    pub outcome: Outcome,
+}
+
+impl EndedCalls {
+    /// Remembers that `call_id` ended, forgetting the oldest when full.
+    pub fn insert(&mut self, call_id: CallId, ended: Ended) {
+        if self.order.len() >= ENDED_MEMORY {
+            if let Some(oldest) = self.order.pop_front() {
+                self.calls.remove(&oldest);
+            }
+        }
+        self.order.push_back(call_id.clone());
+        self.calls.insert(call_id, ended);
+    }
+
+    /// How `call_id` ended, when it did recently.
+    pub fn get(&self, call_id: &str) -> Option<&Ended> {
+        self.calls.get(call_id)
+    }
+
+    /// How many are remembered.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+}
+
+/// A few words on how a call ended, for error messages.
+pub(crate) fn describe(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Rejected => "it was rejected",
+        Outcome::Busy => "the callee was busy",
+        Outcome::NoAnswer { .. } => "nobody answered",
+        Outcome::Cancelled { .. } => "it was cancelled",
+        Outcome::HungUp { .. } => "it was hung up",
+        Outcome::Failed { .. } => "it failed",
     }
 }
 
@@ -140,6 +217,26 @@ mod tests {
         assert_eq!(signals.len(), MAX_HELD_SIGNALS);
         assert_eq!(signals[0], Signal::Offer { sdp: "0".into() });
         assert_eq!(signals[63], Signal::Offer { sdp: "63".into() });
+    }
+
+    #[test]
+    fn ended_calls_are_remembered_up_to_the_limit() {
+        let mut ended = EndedCalls::default();
+        for i in 0..ENDED_MEMORY + 10 {
+            ended.insert(
+                i.to_string(),
+                Ended {
+                    caller: "a".into(),
+                    callee: "b".into(),
+                    outcome: Outcome::Rejected,
+                },
+            );
+        }
+        assert_eq!(ended.len(), ENDED_MEMORY);
+        assert!(ended.get("0").is_none());
+        assert!(ended.get("9").is_none());
+        assert!(ended.get("10").is_some());
+        assert!(ended.get(&(ENDED_MEMORY + 9).to_string()).is_some());
     }
 
     #[test]

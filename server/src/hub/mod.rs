@@ -1,31 +1,40 @@
-//! The hub: who is online, on which connections, and every call in progress.
+//! The hub: who is online, on which devices, who watches whose presence, and every call in
+//! progress.
 //!
 //! All signaling decisions are made here. The hub is shared by every connection task behind one
 //! [`std::sync::Mutex`] that is never held across an `.await`: each operation locks, decides,
 //! queues the resulting messages on the connections' outboxes (bounded channels drained by each
 //! connection's writer task) and unlocks. Queuing never waits: a connection whose outbox is full
-//! does not read what it is sent, and is disconnected.
+//! does not read what it is sent, and is disconnected. Because every operation is one critical
+//! section, races between devices (two accepts, two users calling each other) are decided by the
+//! order in which their messages reach the lock, and every device of both parties hears an
+//! outcome in the same step.
 //!
-//! A user maps to a set of connections so that multi-device ringing can come later; for now a
-//! new login replaces the user's older connection.
+//! A user may be logged in on up to [`HubSettings::max_devices`] connections ("devices") at once:
+//! an invitation rings them all and the first to accept gets the call. With
+//! [`HubSettings::single_device`] a new login replaces the older one instead (TRTCCalling's
+//! behaviour, which tells the older one `KickedOut`).
+//!
+//! The rules for calls are in [`rules`]; presence is in [`presence`].
 
 mod call;
+mod presence;
+mod rules;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
-use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 use webcall_protocol::{
-    validate_user_id, CallId, CallType, ClientMsg, ErrorCode, IceServer, Outcome, ServerMsg,
-    Signal, UserId, UserIdError, MAX_RING_TIMEOUT_SECS,
+    CallId, ClientMsg, ErrorCode, IceServer, Outcome, ServerMsg, UserId, UserIdError,
+    DEFAULT_RING_TIMEOUT_SECS, MAX_RING_TIMEOUT_SECS, MAX_WATCHED,
 };
 
-use call::{Call, HeldSignals, Phase, Role, TimerGuard};
+use call::{Call, EndedCalls, Phase, Role};
 pub use call::{MAX_HELD_BYTES, MAX_HELD_SIGNALS};
 
 /// Identifies one WebSocket connection for the life of the server.
@@ -40,6 +49,13 @@ pub const CLOSE_NORMAL: u16 = 1000;
 
 /// WebSocket close code for a policy violation (no login, bad login).
 pub const CLOSE_POLICY: u16 = 1008;
+
+/// How many devices a user may be logged in on at once, unless configured otherwise.
+pub const DEFAULT_MAX_DEVICES: u32 = 5;
+
+/// How long an accepted call's audio may take to connect, unless configured otherwise, in
+/// seconds.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u32 = 30;
 
 /// What a connection's writer task is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +82,32 @@ impl ConnHandle {
     }
 }
 
+/// The hub's rules that a deployment may choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubSettings {
+    /// Ring timeout for invitations that name none, in seconds (clamped to
+    /// 1..=[`MAX_RING_TIMEOUT_SECS`]).
+    pub ring_timeout_secs: u32,
+    /// How long an accepted call's audio may take to connect before the call fails, in
+    /// seconds (at least 1).
+    pub connect_timeout_secs: u32,
+    /// How many devices one user may be logged in on at once (at least 1).
+    pub max_devices: u32,
+    /// One device per user: a new login replaces the older one, which is told `KickedOut`.
+    pub single_device: bool,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            ring_timeout_secs: DEFAULT_RING_TIMEOUT_SECS,
+            connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
+            max_devices: DEFAULT_MAX_DEVICES,
+            single_device: false,
+        }
+    }
+}
+
 /// Why a request from a connection was refused. Nothing changed in the hub when one is
 /// returned; the connection is told with [`ServerMsg::Error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,8 +118,11 @@ pub enum HubError {
     /// A second `Login` on a logged-in connection.
     #[error("already logged in")]
     AlreadyLoggedIn,
-    /// The callee's ID is not a valid user ID.
-    #[error("invalid callee ID: {0}")]
+    /// The user is logged in on as many devices as allowed.
+    #[error("you are logged in on too many devices (at most {0}); log out on one first")]
+    TooManyDevices(u32),
+    /// A user ID in the request is not a valid user ID.
+    #[error("invalid user ID: {0}")]
     BadUserId(UserIdError),
     /// The caller called themselves.
     #[error("you cannot call yourself")]
@@ -85,18 +130,24 @@ pub enum HubError {
     /// A video call was asked for.
     #[error("video calls are not supported")]
     VideoUnsupported,
-    /// The caller already has a call ringing or going.
-    #[error("you already have a call going")]
-    AlreadyInCall,
-    /// The call does not exist, is over, or is not this connection's.
+    /// The caller already has a call ringing or going, on this device or another.
+    #[error("{0}")]
+    AlreadyInCall(&'static str),
+    /// The call does not exist or is not this user's.
     #[error("no such call")]
     NoSuchCall,
+    /// The call ended already; says how.
+    #[error("the call has already ended: {0}")]
+    CallOver(&'static str),
     /// The action does not fit the caller's role or the call's phase.
     #[error("{0}")]
     WrongState(&'static str),
     /// The caller sent more signals than are held while the call rings.
     #[error("too many signals before the callee accepted (at most {MAX_HELD_SIGNALS} messages, {MAX_HELD_BYTES} bytes)")]
     TooManyHeld,
+    /// More IDs were asked to be watched than allowed.
+    #[error("at most {MAX_WATCHED} user IDs can be watched")]
+    TooManyWatched,
 }
 
 impl HubError {
@@ -104,12 +155,14 @@ impl HubError {
     pub fn code(&self) -> ErrorCode {
         match self {
             HubError::NotLoggedIn | HubError::AlreadyLoggedIn => ErrorCode::NotLoggedIn,
+            HubError::TooManyDevices(_) => ErrorCode::TooManyDevices,
             HubError::BadUserId(_) => ErrorCode::BadUserId,
             HubError::CallSelf => ErrorCode::CallSelf,
             HubError::VideoUnsupported => ErrorCode::Unsupported,
-            HubError::AlreadyInCall => ErrorCode::AlreadyInCall,
-            HubError::NoSuchCall => ErrorCode::NoSuchCall,
+            HubError::AlreadyInCall(_) => ErrorCode::AlreadyInCall,
+            HubError::NoSuchCall | HubError::CallOver(_) => ErrorCode::NoSuchCall,
             HubError::WrongState(_) | HubError::TooManyHeld => ErrorCode::WrongState,
+            HubError::TooManyWatched => ErrorCode::BadMessage,
         }
     }
 }
@@ -117,9 +170,9 @@ impl HubError {
 /// Why a connection leaves the hub; decides how its call ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gone {
-    /// The socket closed or failed.
+    /// The socket closed, failed or fell silent.
     Disconnected,
-    /// A newer login of the same user took over.
+    /// A newer login of the same user took over (single-device mode).
     Replaced,
     /// Its outbox overflowed: it does not read.
     Stuck,
@@ -130,25 +183,34 @@ enum Gone {
 pub struct Hub {
     state: Mutex<State>,
     next_conn: AtomicU64,
-    /// Ring timeout for invitations that name none, in seconds.
-    default_ring_secs: u32,
-    /// This hub, for the ring timers it spawns.
+    settings: HubSettings,
+    /// This hub, for the timers it spawns.
     me: Weak<Hub>,
 }
 
 /// Everything behind the hub's lock.
 #[derive(Debug, Default)]
 struct State {
-    /// Each online user's connections.
-    users: HashMap<UserId, HashSet<ConnId>>,
+    /// Each online user's connections, oldest first.
+    users: HashMap<UserId, BTreeSet<ConnId>>,
     /// Each logged-in connection.
     conns: HashMap<ConnId, Conn>,
     /// Every ringing or active call.
     calls: HashMap<CallId, Call>,
     /// The call each user is in, ringing or active, as caller or callee.
     busy: HashMap<UserId, CallId>,
+    /// The connections watching each user's presence.
+    watchers: HashMap<UserId, BTreeSet<ConnId>>,
+    /// Calls that ended lately, for clear answers to late actions.
+    ended: EndedCalls,
     /// Connections whose outbox overflowed during the current operation.
     stuck: Vec<ConnId>,
+    /// Users whose devices came or went in this operation, with whether they were online
+    /// before it; their watchers are told at its end if that changed.
+    presence_dirty: HashMap<UserId, bool>,
+    /// Ringing calls whose callee's devices came or went in this operation; their callers are
+    /// told the new count at its end.
+    ringing_dirty: HashSet<CallId>,
 }
 
 /// A logged-in connection.
@@ -156,18 +218,30 @@ struct State {
 struct Conn {
     user: UserId,
     handle: ConnHandle,
+    /// The user IDs whose presence it watches.
+    watching: Vec<UserId>,
 }
 
 impl Hub {
-    /// A hub whose calls ring for `default_ring_secs` when the caller names no timeout (clamped
-    /// to 1..=[`MAX_RING_TIMEOUT_SECS`]).
-    pub fn new(default_ring_secs: u32) -> Arc<Hub> {
+    /// A hub with `settings`.
+    pub fn new(settings: HubSettings) -> Arc<Hub> {
+        let settings = HubSettings {
+            ring_timeout_secs: settings.ring_timeout_secs.clamp(1, MAX_RING_TIMEOUT_SECS),
+            connect_timeout_secs: settings.connect_timeout_secs.max(1),
+            max_devices: settings.max_devices.max(1),
+            single_device: settings.single_device,
+        };
         Arc::new_cyclic(|me| Hub {
             state: Mutex::default(),
             next_conn: AtomicU64::new(1),
-            default_ring_secs: default_ring_secs.clamp(1, MAX_RING_TIMEOUT_SECS),
+            settings,
             me: me.clone(),
         })
+    }
+
+    /// The rules this hub follows.
+    pub fn settings(&self) -> HubSettings {
+        self.settings
     }
 
     /// A fresh connection ID.
@@ -179,7 +253,7 @@ impl Hub {
     /// names none or 0, at most [`MAX_RING_TIMEOUT_SECS`].
     pub fn ring_timeout_secs(&self, asked: Option<u32>) -> u32 {
         match asked {
-            None | Some(0) => self.default_ring_secs,
+            None | Some(0) => self.settings.ring_timeout_secs,
             Some(secs) => secs.min(MAX_RING_TIMEOUT_SECS),
         }
     }
@@ -194,37 +268,57 @@ impl Hub {
         self.lock().users.contains_key(user)
     }
 
+    /// How many devices `user` is logged in on.
+    pub fn devices(&self, user: &str) -> usize {
+        self.lock().users.get(user).map_or(0, BTreeSet::len)
+    }
+
     /// How many calls ring or are active.
     pub fn calls(&self) -> usize {
         self.lock().calls.len()
     }
 
+    /// How many users are in a call, ringing or active.
+    pub fn busy_users(&self) -> usize {
+        self.lock().busy.len()
+    }
+
     /// Logs connection `conn` in as `user` (whose UserSig the caller has verified) and sends it
-    /// `LoggedIn` with `ice_servers`.
+    /// `LoggedIn` with `ice_servers`, then what it needs to know about the user's call: the
+    /// invitation when the call rings for the user, `CallElsewhere` when the user has it on
+    /// another device.
     ///
-    /// The user's older connection, if any, is told `KickedOut: logged in elsewhere` and
-    /// closed (code 1000); a call it was in ends `Failed` for both sides.
-    pub fn login(&self, conn: ConnId, user: &str, handle: ConnHandle, ice_servers: Vec<IceServer>) {
+    /// In single-device mode the user's older connections are told `KickedOut` and closed
+    /// (code 1000); otherwise a login beyond [`HubSettings::max_devices`] is refused.
+    pub fn login(
+        &self,
+        conn: ConnId,
+        user: &str,
+        handle: ConnHandle,
+        ice_servers: Vec<IceServer>,
+    ) -> Result<(), HubError> {
         let mut st = self.lock();
         let older: Vec<ConnId> = st
             .users
             .get(user)
             .map(|conns| conns.iter().copied().filter(|&c| c != conn).collect())
             .unwrap_or_default();
-        for old in older {
+        if !self.settings.single_device && older.len() >= self.settings.max_devices as usize {
             info!(
                 user,
-                conn = old,
-                by = conn,
-                "connection replaced by a newer login"
+                conn,
+                devices = older.len(),
+                "login refused: too many devices"
             );
-            self.remove_conn(&mut st, old, Gone::Replaced);
+            return Err(HubError::TooManyDevices(self.settings.max_devices));
         }
+        st.mark_presence(user);
         st.conns.insert(
             conn,
             Conn {
                 user: user.to_owned(),
                 handle,
+                watching: Vec::new(),
             },
         );
         st.users.entry(user.to_owned()).or_default().insert(conn);
@@ -235,12 +329,26 @@ impl Hub {
                 ice_servers,
             },
         );
-        info!(user, conn, "logged in");
-        self.cut_off_stuck(&mut st);
+        info!(user, conn, devices = older.len() + 1, "logged in");
+        if self.settings.single_device {
+            for old in older {
+                info!(
+                    user,
+                    conn = old,
+                    by = conn,
+                    "connection replaced by a newer login"
+                );
+                self.remove_conn(&mut st, old, Gone::Replaced);
+            }
+        }
+        Self::brief_new_device(&mut st, conn, user);
+        self.finish(&mut st);
+        Ok(())
     }
 
-    /// Removes connection `conn` after its socket closed. A call it was a party to ends for the
-    /// other side: `Cancelled` when the caller left a ringing call, `Failed` otherwise. Does
+    /// Removes connection `conn` after its socket closed or fell silent. A ringing call keeps
+    /// ringing on the callee's other devices (or waits, when none is left); a caller that leaves
+    /// a ringing call cancels it; a party that leaves an active call ends it as failed. Does
     /// nothing for a connection that is not logged in.
     pub fn logout(&self, conn: ConnId) {
         let mut st = self.lock();
@@ -248,11 +356,11 @@ impl Hub {
             info!(user = %c.user, conn, "disconnected");
         }
         self.remove_conn(&mut st, conn, Gone::Disconnected);
-        self.cut_off_stuck(&mut st);
+        self.finish(&mut st);
     }
 
     /// Handles a message from logged-in connection `conn`. The answers, and what the other
-    /// party of a call hears, are queued on the connections' outboxes; a refusal is returned
+    /// devices and party hear, are queued on the connections' outboxes; a refusal is returned
     /// for the caller to send as [`ServerMsg::Error`] (with the `Invite`'s `req` when it
     /// answers one).
     pub fn handle(&self, conn: ConnId, msg: ClientMsg) -> Result<(), HubError> {
@@ -275,272 +383,48 @@ impl Hub {
                 timeout_secs,
             } => self.invite(&mut st, conn, user, req, callee, call_type, timeout_secs),
             ClientMsg::Accept { call_id } => self.accept(&mut st, conn, &user, &call_id),
-            ClientMsg::Reject { call_id } => {
-                let (role, ringing) = st.role(conn, &user, &call_id)?;
-                match (role, ringing) {
-                    (Role::Callee, true) => {
-                        self.end_call(&mut st, &call_id, Outcome::Rejected);
-                        Ok(())
-                    }
-                    (Role::Caller, _) => Err(HubError::WrongState("only the callee can reject")),
-                    (Role::Callee, false) => Err(HubError::WrongState(
-                        "the call is already accepted: hang up instead",
-                    )),
-                }
-            }
-            ClientMsg::Cancel { call_id } => {
-                let (role, ringing) = st.role(conn, &user, &call_id)?;
-                match (role, ringing) {
-                    (Role::Caller, true) => {
-                        self.end_call(&mut st, &call_id, Outcome::Cancelled);
-                        Ok(())
-                    }
-                    (Role::Callee, _) => Err(HubError::WrongState("only the caller can cancel")),
-                    (Role::Caller, false) => Err(HubError::WrongState(
-                        "the call is already accepted: hang up instead",
-                    )),
-                }
-            }
-            ClientMsg::Hangup { call_id } => {
-                let (role, _) = st.role(conn, &user, &call_id)?;
-                let outcome = match (&st.calls[&call_id].phase, role) {
-                    (Phase::Ringing { .. }, Role::Caller) => Outcome::Cancelled,
-                    (Phase::Ringing { .. }, Role::Callee) => Outcome::Rejected,
-                    (Phase::Active { since, .. }, _) => Outcome::HungUp {
-                        by: user,
-                        duration_secs: since.elapsed().as_secs(),
-                    },
-                };
-                self.end_call(&mut st, &call_id, outcome);
-                Ok(())
+            ClientMsg::Reject { call_id } => self.reject(&mut st, conn, &user, &call_id),
+            ClientMsg::Cancel { call_id } => self.cancel(&mut st, conn, &user, &call_id),
+            ClientMsg::Hangup { call_id, failure } => {
+                self.hangup(&mut st, conn, user, &call_id, failure)
             }
             ClientMsg::Signal { call_id, signal } => {
                 Self::signal(&mut st, conn, &user, &call_id, signal)
             }
+            ClientMsg::MediaConnected { call_id } => {
+                Self::media_connected(&mut st, conn, &user, &call_id)
+            }
+            ClientMsg::Watch { users } => Self::watch(&mut st, conn, users),
         };
-        self.cut_off_stuck(&mut st);
+        self.finish(&mut st);
         result
     }
 
-    /// `Invite`: checks the request, creates the call and rings the callee, or ends the call at
-    /// once when the callee is offline or busy.
-    #[allow(clippy::too_many_arguments)]
-    fn invite(
-        &self,
-        st: &mut State,
-        conn: ConnId,
-        caller: UserId,
-        req: u32,
-        callee: UserId,
-        call_type: CallType,
-        timeout_secs: Option<u32>,
-    ) -> Result<(), HubError> {
-        validate_user_id(&callee).map_err(HubError::BadUserId)?;
-        if callee == caller {
-            return Err(HubError::CallSelf);
-        }
-        if call_type == CallType::Video {
-            return Err(HubError::VideoUnsupported);
-        }
-        if st.busy.contains_key(&caller) {
-            return Err(HubError::AlreadyInCall);
-        }
-        let call_id = uuid::Uuid::new_v4().to_string();
-        st.send(
-            conn,
-            ServerMsg::CallCreated {
-                req,
-                call_id: call_id.clone(),
-                callee: callee.clone(),
-            },
-        );
-        let callee_conns: Vec<ConnId> = st
-            .users
-            .get(&callee)
-            .map(|conns| conns.iter().copied().collect())
-            .unwrap_or_default();
-        let outcome = if callee_conns.is_empty() {
-            Some(Outcome::Failed {
-                message: format!("{callee} is offline"),
-            })
-        } else if st.busy.contains_key(&callee) {
-            Some(Outcome::Busy)
-        } else {
-            None
-        };
-        if let Some(outcome) = outcome {
-            info!(%call_id, %caller, %callee, ?outcome, "call ended before ringing");
-            st.send(conn, ServerMsg::CallEnded { call_id, outcome });
-            return Ok(());
-        }
-
-        let timeout_secs = self.ring_timeout_secs(timeout_secs);
-        let timer = {
-            let hub = self.me.clone();
-            let call_id = call_id.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs(timeout_secs.into())).await;
-                if let Some(hub) = hub.upgrade() {
-                    hub.ring_timeout(&call_id);
-                }
-            })
-        };
-        for &callee_conn in &callee_conns {
-            st.send(
-                callee_conn,
-                ServerMsg::Invited {
-                    call_id: call_id.clone(),
-                    caller: caller.clone(),
-                    call_type,
-                    timeout_secs,
-                },
-            );
-        }
-        info!(%call_id, %caller, %callee, timeout_secs, "ringing");
-        st.busy.insert(caller.clone(), call_id.clone());
-        st.busy.insert(callee.clone(), call_id.clone());
-        st.calls.insert(
-            call_id.clone(),
-            Call {
-                id: call_id,
-                caller,
-                caller_conn: conn,
-                callee,
-                call_type,
-                phase: Phase::Ringing {
-                    held: HeldSignals::default(),
-                    _timer: Some(TimerGuard(timer.abort_handle())),
-                },
-            },
-        );
-        Ok(())
-    }
-
-    /// `Accept`: the ringing call becomes active on `conn`; both sides hear `Accepted`, then the
-    /// callee gets the held signals.
-    fn accept(
-        &self,
-        st: &mut State,
-        conn: ConnId,
-        user: &str,
-        call_id: &str,
-    ) -> Result<(), HubError> {
-        let (role, ringing) = st.role(conn, user, call_id)?;
-        match (role, ringing) {
-            (Role::Callee, true) => {}
-            (Role::Caller, _) => return Err(HubError::WrongState("only the callee can accept")),
-            (Role::Callee, false) => {
-                return Err(HubError::WrongState("the call is already accepted"))
-            }
-        }
-        let call = st.calls.get_mut(call_id).expect("role() found the call");
-        let phase = std::mem::replace(
-            &mut call.phase,
-            Phase::Active {
-                callee_conn: conn,
-                since: Instant::now(),
-            },
-        );
-        let held = match phase {
-            Phase::Ringing { mut held, .. } => held.take(),
-            Phase::Active { .. } => unreachable!("role() said the call rings"),
-        };
-        let caller_conn = call.caller_conn;
-        info!(
-            call_id,
-            caller = %call.caller,
-            callee = user,
-            call_type = ?call.call_type,
-            held = held.len(),
-            "accepted"
-        );
-        let accepted = ServerMsg::Accepted {
-            call_id: call_id.to_owned(),
-        };
-        st.send(caller_conn, accepted.clone());
-        st.send(conn, accepted);
-        for signal in held {
-            st.send(
-                conn,
-                ServerMsg::Signal {
-                    call_id: call_id.to_owned(),
-                    signal,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// `Signal`: relayed to the other party of an active call; held while the call rings when
-    /// the caller sends it.
-    fn signal(
-        st: &mut State,
-        conn: ConnId,
-        user: &str,
-        call_id: &str,
-        signal: Signal,
-    ) -> Result<(), HubError> {
-        let (role, _) = st.role(conn, user, call_id)?;
-        let call = st.calls.get_mut(call_id).expect("role() found the call");
-        let to = match (&mut call.phase, role) {
-            (Phase::Ringing { held, .. }, Role::Caller) => {
-                held.push(signal).map_err(|_| HubError::TooManyHeld)?;
-                debug!(call_id, "signal held until the callee accepts");
-                return Ok(());
-            }
-            (Phase::Ringing { .. }, Role::Callee) => {
-                return Err(HubError::WrongState("accept the call before signaling"))
-            }
-            (Phase::Active { callee_conn, .. }, Role::Caller) => *callee_conn,
-            (Phase::Active { .. }, Role::Callee) => call.caller_conn,
-        };
-        debug!(call_id, from = conn, to, "signal relayed");
-        st.send(
-            to,
-            ServerMsg::Signal {
-                call_id: call_id.to_owned(),
-                signal,
-            },
-        );
-        Ok(())
-    }
-
-    /// The ring timer of `call_id` went off: if it still rings, nobody answered.
-    fn ring_timeout(&self, call_id: &str) {
-        let mut st = self.lock();
-        if st.calls.get(call_id).is_some_and(Call::is_ringing) {
-            self.end_call(&mut st, call_id, Outcome::NoAnswer);
-            self.cut_off_stuck(&mut st);
-        }
-    }
-
-    /// Ends call `call_id` with `outcome`: both parties hear `CallEnded` and are free again.
-    fn end_call(&self, st: &mut State, call_id: &str, outcome: Outcome) {
-        let Some(call) = st.calls.remove(call_id) else {
+    /// Tells a device that just logged in about its user's call, if there is one.
+    fn brief_new_device(st: &mut State, conn: ConnId, user: &str) {
+        let Some(call) = st.busy.get(user).and_then(|id| st.calls.get(id)) else {
             return;
         };
-        for user in [&call.caller, &call.callee] {
-            if st.busy.get(user).is_some_and(|id| id == call_id) {
-                st.busy.remove(user);
-            }
-        }
-        let mut to = vec![call.caller_conn];
-        match call.phase {
-            Phase::Ringing { .. } => {
-                to.extend(st.users.get(&call.callee).into_iter().flatten().copied())
-            }
-            Phase::Active { callee_conn, .. } => to.push(callee_conn),
-        }
-        info!(call_id, caller = %call.caller, callee = %call.callee, ?outcome, "call ended");
-        for conn in to {
-            st.send(
-                conn,
-                ServerMsg::CallEnded {
+        let msg = match &call.phase {
+            Phase::Ringing { rings_until, .. } if call.callee == user => {
+                let left = rings_until.saturating_duration_since(tokio::time::Instant::now());
+                // Round up: the dialog must not claim less time than there is.
+                let timeout_secs = left.as_millis().div_ceil(1000).max(1) as u32;
+                info!(call_id = %call.id, user, conn, "invitation delivered to a device that logged in");
+                st.ringing_dirty.insert(call.id.clone());
+                ServerMsg::Invited {
                     call_id: call.id.clone(),
-                    outcome: outcome.clone(),
-                },
-            );
-        }
+                    caller: call.caller.clone(),
+                    call_type: call.call_type,
+                    timeout_secs,
+                }
+            }
+            _ => ServerMsg::CallElsewhere {
+                call_id: call.id.clone(),
+                peer: call.peer_of(user).clone(),
+            },
+        };
+        st.send(conn, msg);
     }
 
     /// Takes connection `conn` out of the hub, ending its call as `why` demands. A replaced
@@ -549,29 +433,27 @@ impl Hub {
         let Some(user) = st.conns.get(&conn).map(|c| c.user.clone()) else {
             return;
         };
+        st.mark_presence(&user);
         if let Some(call_id) = st.busy.get(&user).cloned() {
             let call = &st.calls[&call_id];
-            let others_left = st
-                .users
-                .get(&user)
-                .is_some_and(|conns| conns.iter().any(|&c| c != conn));
-            let leaves_call = match call.role_of(conn, &user) {
-                Some(Role::Caller) => true,
-                // A ringing call keeps ringing while the callee has another device.
-                Some(Role::Callee) => !call.is_ringing() || !others_left,
-                None => false,
-            };
-            if leaves_call {
-                let outcome = match (why, call.role_of(conn, &user), call.is_ringing()) {
-                    (Gone::Disconnected, Some(Role::Caller), true) => Outcome::Cancelled,
-                    (Gone::Replaced, ..) => Outcome::Failed {
-                        message: format!("{user} logged in elsewhere"),
-                    },
-                    _ => Outcome::Failed {
-                        message: format!("{user} disconnected"),
-                    },
-                };
-                self.end_call(st, &call_id, outcome);
+            let ringing = call.is_ringing();
+            match (call.role_of(conn, &user), ringing) {
+                (Some(Role::Caller), true) => {
+                    let outcome = Outcome::Cancelled { disconnected: true };
+                    self.end_call(st, &call_id, outcome);
+                }
+                (Some(Role::Callee), true) => {
+                    // The invitation rings on the callee's other devices, or waits for one.
+                    st.ringing_dirty.insert(call_id);
+                }
+                (Some(_), false) => {
+                    let message = match why {
+                        Gone::Replaced => format!("{user} logged in elsewhere"),
+                        Gone::Disconnected | Gone::Stuck => format!("{user} disconnected"),
+                    };
+                    self.end_call(st, &call_id, Outcome::Failed { message });
+                }
+                (None, _) => {}
             }
         }
         match why {
@@ -599,7 +481,9 @@ impl Hub {
             }
             Gone::Disconnected => {}
         }
-        st.conns.remove(&conn);
+        if let Some(c) = st.conns.remove(&conn) {
+            st.unwatch(conn, &c.watching);
+        }
         if let Some(conns) = st.users.get_mut(&user) {
             conns.remove(&conn);
             if conns.is_empty() {
@@ -608,17 +492,44 @@ impl Hub {
         }
     }
 
-    /// Disconnects every connection whose outbox overflowed, and any that overflow in turn.
-    fn cut_off_stuck(&self, st: &mut State) {
-        while let Some(conn) = st.stuck.pop() {
-            if st.conns.contains_key(&conn) {
-                warn!(
-                    conn,
-                    "outbox full: the connection does not read; disconnecting it"
-                );
-                self.remove_conn(st, conn, Gone::Stuck);
+    /// Ends every operation: disconnects the connections whose outbox overflowed, then tells
+    /// callers how many devices ring and watchers who came or went, until nothing is left.
+    fn finish(&self, st: &mut State) {
+        loop {
+            if let Some(conn) = st.stuck.pop() {
+                if st.conns.contains_key(&conn) {
+                    warn!(
+                        conn,
+                        "outbox full: the connection does not read; disconnecting it"
+                    );
+                    self.remove_conn(st, conn, Gone::Stuck);
+                }
+                continue;
             }
+            if let Some(call_id) = st.ringing_dirty.iter().next().cloned() {
+                st.ringing_dirty.remove(&call_id);
+                st.announce_ringing(&call_id);
+                continue;
+            }
+            if let Some(user) = st.presence_dirty.keys().next().cloned() {
+                let was_online = st.presence_dirty.remove(&user).unwrap_or(false);
+                st.announce_presence(&user, was_online);
+                continue;
+            }
+            break;
         }
+    }
+
+    /// Spawns a task that calls `then` on this hub after `secs` seconds, unless aborted.
+    fn after(&self, secs: u32, then: impl FnOnce(&Hub) + Send + 'static) -> AbortHandle {
+        let hub = self.me.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs.into())).await;
+            if let Some(hub) = hub.upgrade() {
+                then(&hub);
+            }
+        })
+        .abort_handle()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -636,6 +547,19 @@ impl State {
         self.queue(conn, Outgoing::Msg(msg));
     }
 
+    /// Queues `msg` for every device of `user`.
+    fn send_user(&mut self, user: &str, msg: &ServerMsg) {
+        let conns: Vec<ConnId> = self.conns_of(user).collect();
+        for conn in conns {
+            self.send(conn, msg.clone());
+        }
+    }
+
+    /// The devices of `user`, oldest first.
+    fn conns_of(&self, user: &str) -> impl Iterator<Item = ConnId> + '_ {
+        self.users.get(user).into_iter().flatten().copied()
+    }
+
     /// Queues `out` for connection `conn`, noting the connection as stuck when its outbox is
     /// full. A connection that is gone is skipped.
     fn queue(&mut self, conn: ConnId, out: Outgoing) {
@@ -647,11 +571,12 @@ impl State {
         }
     }
 
-    /// The role of connection `conn` (of `user`) in call `call_id`, and whether the call rings.
-    fn role(&self, conn: ConnId, user: &str, call_id: &str) -> Result<(Role, bool), HubError> {
-        let call = self.calls.get(call_id).ok_or(HubError::NoSuchCall)?;
-        let role = call.role_of(conn, user).ok_or(HubError::NoSuchCall)?;
-        Ok((role, call.is_ringing()))
+    /// Notes that `user`'s devices are about to change, remembering whether they were online.
+    fn mark_presence(&mut self, user: &str) {
+        if !self.presence_dirty.contains_key(user) {
+            let online = self.users.contains_key(user);
+            self.presence_dirty.insert(user.to_owned(), online);
+        }
     }
 }
 

@@ -7,6 +7,15 @@ use tokio::sync::mpsc::{self, error::TryRecvError};
 use webcall_protocol::{CallType, ClientMsg, ErrorCode, Outcome, ServerMsg, Signal};
 
 use super::*;
+use tokio::time::Instant;
+
+/// A hub with default settings but a ring timeout of `ring_secs`.
+fn new_hub(ring_secs: u32) -> Arc<Hub> {
+    Hub::new(HubSettings {
+        ring_timeout_secs: ring_secs,
+        ..HubSettings::default()
+    })
+}
 
 /// A fake connection: its ID and the receiving end of its outbox.
 struct Peer {
@@ -40,7 +49,8 @@ fn join(hub: &Hub, user: &'static str) -> Peer {
 fn join_with_capacity(hub: &Hub, user: &'static str, capacity: usize) -> Peer {
     let conn = hub.next_conn_id();
     let (tx, rx) = mpsc::channel(capacity);
-    hub.login(conn, user, ConnHandle::new(tx, None), Vec::new());
+    hub.login(conn, user, ConnHandle::new(tx, None), Vec::new())
+        .unwrap();
     let mut peer = Peer { conn, user, rx };
     assert_eq!(
         peer.next(),
@@ -82,6 +92,7 @@ fn ring(hub: &Hub, caller: &mut Peer, callee: &mut Peer, timeout_secs: Option<u3
             req: 1,
             call_id,
             callee: c,
+            ..
         } if c == callee.user => call_id,
         other => panic!("expected CallCreated, got {other:?}"),
     };
@@ -130,7 +141,7 @@ fn failed(message: &str) -> Outcome {
 
 #[tokio::test]
 async fn accept_delivers_held_signals_in_order_then_relays() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let call_id = ring(&hub, &mut alice, &mut bob, None);
@@ -198,7 +209,7 @@ async fn accept_delivers_held_signals_in_order_then_relays() {
 
 #[tokio::test(start_paused = true)]
 async fn ring_timeout_ends_the_call_with_no_answer() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let start = Instant::now();
@@ -212,22 +223,25 @@ async fn ring_timeout_ends_the_call_with_no_answer() {
     let Some(Outgoing::Msg(msg)) = alice.rx.recv().await else {
         panic!("alice's outbox closed");
     };
-    assert_eq!(msg, ended(&call_id, Outcome::NoAnswer));
+    assert_eq!(msg, ended(&call_id, Outcome::NoAnswer { offline: false }));
     assert_eq!(start.elapsed(), Duration::from_secs(5));
-    assert_eq!(bob.next(), ended(&call_id, Outcome::NoAnswer));
+    assert_eq!(
+        bob.next(),
+        ended(&call_id, Outcome::NoAnswer { offline: false })
+    );
     assert_eq!(hub.calls(), 0);
 
-    // Both are free again, and a late accept finds no call.
+    // Both are free again, and a late accept is told the call is over, and how.
     assert_eq!(
         hub.handle(bob.conn, ClientMsg::Accept { call_id }),
-        Err(HubError::NoSuchCall)
+        Err(HubError::CallOver("nobody answered"))
     );
     ring(&hub, &mut bob, &mut alice, None);
 }
 
 #[tokio::test(start_paused = true)]
 async fn default_ring_timeout_applies_when_none_or_zero_is_asked() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     for asked in [None, Some(0)] {
@@ -236,30 +250,38 @@ async fn default_ring_timeout_applies_when_none_or_zero_is_asked() {
         let Some(Outgoing::Msg(msg)) = alice.rx.recv().await else {
             panic!("alice's outbox closed");
         };
-        assert_eq!(msg, ended(&call_id, Outcome::NoAnswer));
+        assert_eq!(msg, ended(&call_id, Outcome::NoAnswer { offline: false }));
         assert_eq!(start.elapsed(), Duration::from_secs(30));
-        assert_eq!(bob.next(), ended(&call_id, Outcome::NoAnswer));
+        assert_eq!(
+            bob.next(),
+            ended(&call_id, Outcome::NoAnswer { offline: false })
+        );
     }
 }
 
 #[tokio::test]
 async fn ring_timeouts_are_clamped() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     assert_eq!(hub.ring_timeout_secs(None), 30);
     assert_eq!(hub.ring_timeout_secs(Some(0)), 30);
     assert_eq!(hub.ring_timeout_secs(Some(1)), 1);
     assert_eq!(hub.ring_timeout_secs(Some(120)), 120);
     assert_eq!(hub.ring_timeout_secs(Some(u32::MAX)), 120);
-    assert_eq!(Hub::new(0).ring_timeout_secs(None), 1);
-    assert_eq!(Hub::new(1000).ring_timeout_secs(None), 120);
+    assert_eq!(new_hub(0).ring_timeout_secs(None), 1);
+    assert_eq!(new_hub(1000).ring_timeout_secs(None), 120);
 }
 
 #[tokio::test(start_paused = true)]
 async fn accepting_stops_the_ring_timer_and_hangup_reports_the_duration() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let call_id = connect(&hub, &mut alice, &mut bob);
+    for peer in [&alice, &bob] {
+        let call_id = call_id.clone();
+        hub.handle(peer.conn, ClientMsg::MediaConnected { call_id })
+            .unwrap();
+    }
 
     tokio::time::sleep(Duration::from_secs(200)).await;
     alice.quiet();
@@ -269,6 +291,7 @@ async fn accepting_stops_the_ring_timer_and_hangup_reports_the_duration() {
         bob.conn,
         ClientMsg::Hangup {
             call_id: call_id.clone(),
+            failure: None,
         },
     )
     .unwrap();
@@ -279,14 +302,20 @@ async fn accepting_stops_the_ring_timer_and_hangup_reports_the_duration() {
     assert_eq!(alice.next(), ended(&call_id, outcome.clone()));
     assert_eq!(bob.next(), ended(&call_id, outcome));
     assert_eq!(
-        hub.handle(alice.conn, ClientMsg::Hangup { call_id }),
-        Err(HubError::NoSuchCall)
+        hub.handle(
+            alice.conn,
+            ClientMsg::Hangup {
+                call_id,
+                failure: None
+            }
+        ),
+        Err(HubError::CallOver("it was hung up"))
     );
 }
 
 #[tokio::test]
 async fn reject_cancel_and_hangup_while_ringing() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     type Case = (bool, fn(String) -> ClientMsg, Outcome);
@@ -299,16 +328,26 @@ async fn reject_cancel_and_hangup_while_ringing() {
         (
             true,
             |call_id| ClientMsg::Cancel { call_id },
-            Outcome::Cancelled,
+            Outcome::Cancelled {
+                disconnected: false,
+            },
         ),
         (
             true,
-            |call_id| ClientMsg::Hangup { call_id },
-            Outcome::Cancelled,
+            |call_id| ClientMsg::Hangup {
+                call_id,
+                failure: None,
+            },
+            Outcome::Cancelled {
+                disconnected: false,
+            },
         ),
         (
             false,
-            |call_id| ClientMsg::Hangup { call_id },
+            |call_id| ClientMsg::Hangup {
+                call_id,
+                failure: None,
+            },
             Outcome::Rejected,
         ),
     ];
@@ -326,7 +365,7 @@ async fn reject_cancel_and_hangup_while_ringing() {
 
 #[tokio::test]
 async fn wrong_role_or_state_is_refused_and_changes_nothing() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let call_id = ring(&hub, &mut alice, &mut bob, None);
@@ -364,7 +403,7 @@ async fn wrong_role_or_state_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn foreign_and_unknown_calls_are_no_such_call() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let mut carol = join(&hub, "carol");
@@ -382,6 +421,7 @@ async fn foreign_and_unknown_calls_are_no_such_call() {
         },
         ClientMsg::Hangup {
             call_id: call_id.clone(),
+            failure: None,
         },
     ] {
         assert_eq!(hub.handle(carol.conn, msg), Err(HubError::NoSuchCall));
@@ -390,7 +430,8 @@ async fn foreign_and_unknown_calls_are_no_such_call() {
         hub.handle(
             alice.conn,
             ClientMsg::Hangup {
-                call_id: "0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d".into()
+                call_id: "0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d".into(),
+                failure: None,
             }
         ),
         Err(HubError::NoSuchCall)
@@ -402,7 +443,7 @@ async fn foreign_and_unknown_calls_are_no_such_call() {
 
 #[tokio::test]
 async fn invite_checks() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let mut carol = join(&hub, "carol");
@@ -438,29 +479,68 @@ async fn invite_checks() {
     bob.quiet();
 
     ring(&hub, &mut alice, &mut bob, None);
-    refused(alice.conn, invite("carol", None), HubError::AlreadyInCall);
-    refused(bob.conn, invite("carol", None), HubError::AlreadyInCall);
+    refused(
+        alice.conn,
+        invite("carol", None),
+        HubError::AlreadyInCall("you already have a call going"),
+    );
+    refused(
+        bob.conn,
+        invite("carol", None),
+        HubError::AlreadyInCall("you have an incoming call: answer or reject it first"),
+    );
     carol.quiet();
 }
 
-#[tokio::test]
-async fn offline_callee_ends_the_call_at_once() {
-    let hub = Hub::new(30);
+#[tokio::test(start_paused = true)]
+async fn an_invitation_to_an_offline_callee_waits_for_a_login() {
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     hub.handle(alice.conn, invite("bob", None)).unwrap();
-    let ServerMsg::CallCreated { call_id, .. } = alice.next() else {
+    let ServerMsg::CallCreated {
+        call_id, ringing, ..
+    } = alice.next()
+    else {
         panic!("expected CallCreated");
     };
-    assert_eq!(alice.next(), ended(&call_id, failed("bob is offline")));
-    assert_eq!(hub.calls(), 0);
-    // Alice is not left busy.
+    assert_eq!(ringing, 0);
+    alice.quiet();
+    assert_eq!(hub.calls(), 1);
+
+    tokio::time::sleep(Duration::from_millis(10_500)).await;
     let mut bob = join(&hub, "bob");
-    ring(&hub, &mut alice, &mut bob, None);
+    // Bob is rung for what is left of the ring timeout, rounded up; alice hears he rings.
+    assert_eq!(
+        bob.next(),
+        ServerMsg::Invited {
+            call_id: call_id.clone(),
+            caller: "alice".into(),
+            call_type: CallType::Audio,
+            timeout_secs: 20,
+        }
+    );
+    assert_eq!(
+        alice.next(),
+        ServerMsg::Ringing {
+            call_id: call_id.clone(),
+            devices: 1
+        }
+    );
+    hub.handle(
+        bob.conn,
+        ClientMsg::Accept {
+            call_id: call_id.clone(),
+        },
+    )
+    .unwrap();
+    let accepted = ServerMsg::Accepted { call_id };
+    assert_eq!(alice.next(), accepted);
+    assert_eq!(bob.next(), accepted);
 }
 
 #[tokio::test]
 async fn busy_callee_leaves_the_first_call_undisturbed() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let mut carol = join(&hub, "carol");
@@ -504,7 +584,7 @@ async fn busy_callee_leaves_the_first_call_undisturbed() {
 
 #[tokio::test]
 async fn held_signals_are_bounded() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let call_id = ring(&hub, &mut alice, &mut bob, None);
@@ -550,21 +630,46 @@ async fn held_signals_are_bounded() {
 
 #[tokio::test]
 async fn disconnects_end_calls_for_the_other_party() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
 
-    // The caller leaves a ringing call: cancelled for the callee.
+    // The caller leaves a ringing call: cancelled for the callee, saying so.
     let call_id = ring(&hub, &mut alice, &mut bob, None);
     hub.logout(alice.conn);
-    assert_eq!(bob.next(), ended(&call_id, Outcome::Cancelled));
+    assert_eq!(
+        bob.next(),
+        ended(&call_id, Outcome::Cancelled { disconnected: true })
+    );
     let mut alice = join(&hub, "alice");
 
-    // The callee leaves a ringing call: failed for the caller.
+    // The callee's only device leaves a ringing call: it waits, as for an offline callee, and
+    // rings the callee's next login.
     let call_id = ring(&hub, &mut alice, &mut bob, None);
     hub.logout(bob.conn);
-    assert_eq!(alice.next(), ended(&call_id, failed("bob disconnected")));
+    let ringing = |devices| ServerMsg::Ringing {
+        call_id: call_id.clone(),
+        devices,
+    };
+    assert_eq!(alice.next(), ringing(0));
     let mut bob = join(&hub, "bob");
+    assert!(matches!(bob.next(), ServerMsg::Invited { .. }));
+    assert_eq!(alice.next(), ringing(1));
+    hub.handle(
+        alice.conn,
+        ClientMsg::Cancel {
+            call_id: call_id.clone(),
+        },
+    )
+    .unwrap();
+    let cancelled = ended(
+        &call_id,
+        Outcome::Cancelled {
+            disconnected: false,
+        },
+    );
+    assert_eq!(alice.next(), cancelled);
+    assert_eq!(bob.next(), cancelled);
 
     // Either leaves an active call: failed for the other.
     let call_id = connect(&hub, &mut alice, &mut bob);
@@ -583,15 +688,20 @@ async fn disconnects_end_calls_for_the_other_party() {
 }
 
 #[tokio::test]
-async fn a_new_login_replaces_the_older_connection() {
-    let hub = Hub::new(30);
+async fn in_single_device_mode_a_new_login_replaces_the_older_connection() {
+    let hub = Hub::new(HubSettings {
+        single_device: true,
+        ..HubSettings::default()
+    });
     let mut alice = join(&hub, "alice");
     let mut bob = join(&hub, "bob");
     let call_id = connect(&hub, &mut alice, &mut bob);
 
     let mut bob2 = join(&hub, "bob");
+    // Every device of both parties hears the outcome, the new one too.
     let outcome = failed("bob logged in elsewhere");
     assert_eq!(alice.next(), ended(&call_id, outcome.clone()));
+    assert_eq!(bob2.next(), ended(&call_id, outcome.clone()));
     assert_eq!(bob.next(), ended(&call_id, outcome));
     assert_eq!(
         bob.next(),
@@ -625,7 +735,7 @@ async fn a_new_login_replaces_the_older_connection() {
 
 #[tokio::test]
 async fn a_connection_that_does_not_read_is_cut_off() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let mut alice = join(&hub, "alice");
     // Room for one message: bob reads LoggedIn and Invited, then stops reading.
     let mut bob = join_with_capacity(&hub, "bob", 1);
@@ -640,7 +750,15 @@ async fn a_connection_that_does_not_read_is_cut_off() {
         },
     )
     .unwrap();
-    assert_eq!(alice.next(), ended(&call_id, Outcome::Cancelled));
+    assert_eq!(
+        alice.next(),
+        ended(
+            &call_id,
+            Outcome::Cancelled {
+                disconnected: false
+            }
+        )
+    );
     hub.handle(bob.conn, ClientMsg::Ping).unwrap();
     hub.handle(bob.conn, ClientMsg::Ping).unwrap_err();
     assert!(!hub.is_online("bob"));
@@ -649,7 +767,7 @@ async fn a_connection_that_does_not_read_is_cut_off() {
 
 #[tokio::test]
 async fn a_second_login_on_a_connection_is_refused() {
-    let hub = Hub::new(30);
+    let hub = new_hub(30);
     let alice = join(&hub, "alice");
     let err = hub
         .handle(

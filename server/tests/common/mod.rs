@@ -249,6 +249,7 @@ impl Client {
                 req: 1,
                 call_id,
                 callee: got,
+                ..
             } if got == callee => call_id,
             other => panic!("{}: expected CallCreated, got {other:?}", self.user),
         }
@@ -348,4 +349,39 @@ pub fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs()
+}
+
+impl TestServer {
+    /// Sends a login for `user` on a fresh connection and returns the connection without
+    /// reading the answer.
+    pub async fn send_login(&self, user: &str) -> Client {
+        let mut client = self.connect().await;
+        client.user = user.into();
+        client
+            .send(&ClientMsg::Login {
+                user_id: user.into(),
+                user_sig: self.sig(user),
+                sdk_app_id: APP,
+            })
+            .await;
+        client
+    }
+}
+
+impl Client {
+    /// Expects `msg` next.
+    pub async fn expect(&mut self, msg: ServerMsg) {
+        let got = self.recv().await;
+        assert_eq!(got, msg, "{}", self.user);
+    }
+
+    /// Sends `msg` and expects an `Error` with `code` for it; returns its message.
+    pub async fn refused(&mut self, msg: ClientMsg, code: ErrorCode) -> String {
+        let req = match &msg {
+            ClientMsg::Invite { req, .. } => Some(*req),
+            _ => None,
+        };
+        self.send(&msg).await;
+        self.expect_error(code, req).await
+    }
 }
