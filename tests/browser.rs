@@ -199,6 +199,147 @@ async fn reload_keeps_login() {
     alice.close().await;
 }
 
+/// Bob is logged in from two browsers; alice's call rings both; the one that accepts talks with
+/// alice, the other stops ringing, says so, and shows the call is on the other device until it
+/// ends.
+#[tokio::test]
+async fn multi_device_first_accept_wins() {
+    let (h, [alice, bob]) = logged_in(["alice", "bob"]).await;
+    let bob_phone = User::another_device(&h, &bob).await;
+    bob_phone.login().await;
+
+    alice.call(&bob).await;
+    alice.wait_text("Ringing on 2 devices", UI).await;
+    bob.wait_ringing(&alice).await;
+    bob_phone.wait_ringing(&alice).await;
+    bob_phone.click_in_dialog("Accept").await;
+
+    bob.wait_no_dialog(UI).await;
+    bob.wait_page("/call", "Answered on another device", UI)
+        .await;
+    bob.wait_text(
+        &format!("You are in a call with {} on another device", alice.id),
+        UI,
+    )
+    .await;
+    bob_phone.wait_page("/in-call", &alice.id, UI).await;
+    alice.wait_page("/in-call", &bob.id, UI).await;
+    alice.assert_audio_flows(AUDIO).await;
+    bob_phone.assert_audio_flows(AUDIO).await;
+    let peers = bob
+        .client
+        .execute("return (window.__pcs || []).length", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        peers.as_u64(),
+        Some(0),
+        "bob's device that did not answer opened a peer connection"
+    );
+
+    alice.click("Hang up").await;
+    bob_phone.wait_page("/call", "Call ended", UI).await;
+    alice.wait_page("/call", "Call ended", UI).await;
+    let banner = format!("You are in a call with {} on another device", alice.id);
+    let b = &bob;
+    let banner = &banner;
+    b.wait("the banner to go", UI, || async move {
+        let text = b.body_text().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((!text.contains(banner.as_str())).then_some(()))
+    })
+    .await;
+    bob_phone.wait_media_released(UI).await;
+    alice.wait_media_released(UI).await;
+    for u in [alice, bob, bob_phone] {
+        u.close().await;
+    }
+}
+
+/// Bob is offline when alice calls: alice sees that the call waits; bob logs in, is rung,
+/// accepts, and they talk.
+#[tokio::test]
+async fn offline_callee_logs_in_and_accepts() {
+    let (h, [alice]) = logged_in(["alice"]).await;
+    let bob = User::new(&h, "bob").await;
+
+    alice.call(&bob).await;
+    alice
+        .wait_text(
+            &format!(
+                "{} is offline. The call will ring when {} logs in.",
+                bob.id, bob.id
+            ),
+            UI,
+        )
+        .await;
+    bob.login().await;
+    bob.wait_ringing(&alice).await;
+    alice.wait_text("Ringing…", UI).await;
+    bob.click_in_dialog("Accept").await;
+    alice.wait_page("/in-call", &bob.id, UI).await;
+    bob.wait_page("/in-call", &alice.id, UI).await;
+    alice.assert_audio_flows(AUDIO).await;
+    bob.assert_audio_flows(AUDIO).await;
+    alice.close().await;
+    bob.close().await;
+}
+
+/// Alice and bob call each other at the same moment: one call, both in it, audio both ways.
+#[tokio::test]
+async fn glare_ends_in_one_call_with_audio() {
+    let (_h, [alice, bob]) = logged_in(["alice", "bob"]).await;
+    alice.fill("Callee user ID", &bob.id).await;
+    bob.fill("Callee user ID", &alice.id).await;
+    tokio::join!(alice.click_now("Call"), bob.click_now("Call"));
+
+    alice.wait_page("/in-call", &bob.id, UI).await;
+    bob.wait_page("/in-call", &alice.id, UI).await;
+    assert!(
+        alice.dialog_text().await.unwrap().is_none() && bob.dialog_text().await.unwrap().is_none(),
+        "a ringing dialog was left after the calls merged"
+    );
+    alice.assert_audio_flows(AUDIO).await;
+    bob.assert_audio_flows(AUDIO).await;
+    alice.click("Hang up").await;
+    bob.wait_page("/call", "Call ended", UI).await;
+    alice.close().await;
+    bob.close().await;
+}
+
+/// The callee's presence shows under the field while the ID is typed, and changes live.
+#[tokio::test]
+async fn presence_shows_while_typing() {
+    let (h, [alice]) = logged_in(["alice"]).await;
+    let bob = User::new(&h, "bob").await;
+    alice.fill("Callee user ID", &bob.id).await;
+    alice.wait_text(&format!("{} is offline", bob.id), UI).await;
+    bob.login().await;
+    alice.wait_text(&format!("{} is online", bob.id), UI).await;
+    bob.click("Log out").await;
+    alice.wait_text(&format!("{} is offline", bob.id), UI).await;
+    alice.close().await;
+    bob.close().await;
+}
+
+/// With the server in single-device mode (TRTCCalling's behaviour), a second login of the same
+/// user ends the first, which returns to the login page saying why.
+#[tokio::test]
+async fn single_device_mode_kicks_out_the_older_login() {
+    let h = Harness::start_with(&["--single-device"]).await;
+    let bob = User::new(&h, "bob").await;
+    bob.login().await;
+    let bob_again = User::another_device(&h, &bob).await;
+    bob_again.login().await;
+    bob.wait_page(
+        "/login",
+        "You were logged out because this user logged in elsewhere",
+        UI,
+    )
+    .await;
+    bob.close().await;
+    bob_again.close().await;
+}
+
 /// The harness itself: the server serves the SPA's index.html and a browser loads it.
 #[tokio::test]
 async fn harness_serves_the_app() {

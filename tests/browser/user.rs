@@ -134,6 +134,37 @@ impl User {
         }
     }
 
+    /// Opens another browser for the same user: a second device.
+    pub async fn another_device(harness: &Harness, of: &User) -> User {
+        User {
+            id: of.id.clone(),
+            client: harness.browser().await,
+            base_url: harness.base_url.clone(),
+        }
+    }
+
+    /// Clicks the button labelled `text` from inside the page (an element `click()`), as a
+    /// user would, but without WebDriver's checks: for two browsers that must click at the
+    /// same moment, whatever else appears on the page meanwhile.
+    pub async fn click_now(&self, text: &str) {
+        let script = r#"
+            const text = arguments[0];
+            const button = [...document.querySelectorAll('button')]
+                .find(b => b.textContent.trim() === text || b.getAttribute('aria-label') === text);
+            if (!button) return false;
+            button.click();
+            return true;
+        "#;
+        let clicked = self
+            .client
+            .execute(script, vec![serde_json::json!(text)])
+            .await;
+        if !matches!(clicked, Ok(serde_json::Value::Bool(true))) {
+            self.fail(&format!("no button {text:?} to click ({clicked:?})"))
+                .await;
+        }
+    }
+
     /// Panics with `msg` plus what this user's page shows.
     pub async fn fail(&self, msg: &str) -> ! {
         let url = self
