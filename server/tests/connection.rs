@@ -96,10 +96,10 @@ async fn malformed_messages_get_bad_message_and_the_connection_keeps_working() {
     let mut alice = server.login("alice").await;
     for text in [
         "not json",
-        r#"{"type":"nuke"}"#,
-        r#"{"type":"accept"}"#,
-        r#"{"type":"accept","call_id":5}"#,
-        r#"{"type":"invite","req":"one","callee":"bob"}"#,
+        r#"{"nuke":{}}"#,
+        r#"{"accept":{}}"#,
+        r#"{"accept":{"call_id":5}}"#,
+        r#"{"invite":{"req":"one","callee":"bob"}}"#,
         "[]",
     ] {
         alice.send_raw(Message::text(text)).await;
@@ -139,7 +139,7 @@ async fn an_oversize_frame_closes_the_connection_with_1009() {
     let sdp = "a".repeat(70 * 1024);
     alice
         .send_raw(Message::text(format!(
-            r#"{{"type":"signal","call_id":"{call_id}","signal":{{"kind":"offer","sdp":"{sdp}"}}}}"#
+            r#"{{"signal":{{"call_id":"{call_id}","signal":{{"offer":{{"sdp":"{sdp}"}}}}}}}}"#
         )))
         .await;
     // The call ends (alice's socket still hears it), then her socket closes.

@@ -632,7 +632,7 @@ impl Slot {
             85..=89 => self.send(ClientMsg::Ping).await,
             90..=91 => {
                 let frame = if self.rng.chance(50) {
-                    Message::text(r#"{"type":"accept"}"#)
+                    Message::text(r#"{"accept":{}}"#)
                 } else {
                     Message::binary(vec![1u8, 2, 3])
                 };
