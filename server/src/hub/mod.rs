@@ -15,7 +15,8 @@
 //! [`HubSettings::single_device`] a new login replaces the older one instead (TRTCCalling's
 //! behaviour, which tells the older one `KickedOut`).
 //!
-//! The rules for calls are in [`rules`]; presence is in [`presence`].
+//! The rules for calls are in the `rules` module, presence in `presence`, the call record in
+//! `call`.
 
 mod call;
 mod presence;
