@@ -1,0 +1,173 @@
+//! The user's intents: what the app asks the machine to do (the [`Input`](super::Input)s from
+//! `Login` to `WatchPresence`).
+//!
+//! Each one either takes effect at once, queueing what the server and the media layer must hear,
+//! or returns an error and changes nothing, so the app learns synchronously whether it can do
+//! what the user asked.
+
+use webcall_protocol::{validate_user_id, CallType, ClientMsg, UserId};
+
+use super::{Call, Machine, MediaCommand, Millis, Output, Session, Timer, LOGIN_TIMEOUT_MS};
+use crate::{CallEvent, ClientError};
+
+impl Machine {
+    pub(super) fn login(
+        &mut self,
+        now: Millis,
+        user_id: UserId,
+        user_sig: String,
+    ) -> Result<(), ClientError> {
+        if self.session != Session::LoggedOut {
+            return Err(ClientError::AlreadyLoggedIn);
+        }
+        validate_user_id(&user_id)?;
+        self.session = Session::Connecting { user_id, user_sig };
+        self.out(Output::OpenSocket);
+        self.out(Output::SetTimer {
+            timer: Timer::LoginDeadline,
+            at: now + LOGIN_TIMEOUT_MS,
+        });
+        Ok(())
+    }
+
+    pub(super) fn logout(&mut self, now: Millis) -> Result<(), ClientError> {
+        if self.session == Session::LoggedOut {
+            return Err(ClientError::NotLoggedIn);
+        }
+        // A held invitation must not ring on the way out.
+        self.pending = None;
+        if self.call != Call::Idle {
+            // Leave the call the way the user would: cancel, reject or hang up.
+            let _ = self.hangup(now);
+        }
+        self.close_session(None);
+        Ok(())
+    }
+
+    pub(super) fn call(
+        &mut self,
+        callee: UserId,
+        call_type: CallType,
+        timeout_secs: Option<u32>,
+    ) -> Result<(), ClientError> {
+        let Session::LoggedIn { user_id, .. } = &self.session else {
+            return Err(ClientError::NotLoggedIn);
+        };
+        validate_user_id(&callee)?;
+        if &callee == user_id {
+            return Err(ClientError::CallSelf);
+        }
+        if call_type != CallType::Audio {
+            return Err(ClientError::Unsupported);
+        }
+        // Calling back the user who is ringing here is answering them.
+        if matches!(&self.call, Call::Incoming { caller, .. } if *caller == callee) {
+            return self.accept();
+        }
+        if self.call != Call::Idle {
+            return Err(ClientError::Busy);
+        }
+        if self.elsewhere.is_some() {
+            return Err(ClientError::InCallElsewhere);
+        }
+        self.call = Call::OpeningMic {
+            callee,
+            call_type,
+            timeout_secs,
+        };
+        self.out(Output::Media(MediaCommand::StartMic));
+        Ok(())
+    }
+
+    pub(super) fn accept(&mut self) -> Result<(), ClientError> {
+        let Call::Incoming { call_id, caller } = &self.call else {
+            return Err(ClientError::NoCall("accept"));
+        };
+        let call_id = call_id.clone();
+        self.call = Call::Accepting {
+            call_id: call_id.clone(),
+            caller: caller.clone(),
+        };
+        // Accept, open the microphone and negotiate all at once: the caller's audio can flow
+        // before the microphone here is open, which then joins the call without renegotiation.
+        self.send(ClientMsg::Accept { call_id });
+        self.out(Output::Media(MediaCommand::StartMic));
+        let ice_servers = self.ice_servers();
+        self.out(Output::Media(MediaCommand::CreatePeer {
+            ice_servers,
+            offer: false,
+        }));
+        Ok(())
+    }
+
+    pub(super) fn reject(&mut self) -> Result<(), ClientError> {
+        match &self.call {
+            Call::Incoming { call_id, .. } => {
+                let call_id = call_id.clone();
+                self.send(ClientMsg::Reject { call_id });
+                self.go_idle();
+                Ok(())
+            }
+            _ => Err(ClientError::NoCall("reject")),
+        }
+    }
+
+    pub(super) fn hangup(&mut self, now: Millis) -> Result<(), ClientError> {
+        match std::mem::replace(&mut self.call, Call::Idle) {
+            Call::Idle => return Err(ClientError::NoCall("hang up")),
+            Call::OpeningMic { .. } => {}
+            Call::Inviting { req, callee } => self.abandon_invite(req, &callee),
+            Call::Dialing { call_id, .. } => self.send(ClientMsg::Cancel { call_id }),
+            Call::Incoming { call_id, .. } => self.send(ClientMsg::Reject { call_id }),
+            // The server may have accepted already; a hang-up covers both cases. The app
+            // already shows the call, so it ends like one.
+            Call::Accepting { call_id, .. } => {
+                self.send(ClientMsg::Hangup {
+                    call_id: call_id.clone(),
+                    failure: None,
+                });
+                let ended_by = self.user_id().map(str::to_owned);
+                self.event(CallEvent::CallEnd {
+                    call_id,
+                    duration_secs: 0,
+                    ended_by,
+                    failure: None,
+                });
+            }
+            Call::Active { call_id, since, .. } => {
+                self.send(ClientMsg::Hangup {
+                    call_id: call_id.clone(),
+                    failure: None,
+                });
+                let ended_by = self.user_id().map(str::to_owned);
+                self.event(CallEvent::CallEnd {
+                    call_id,
+                    duration_secs: now.saturating_sub(since) / 1000,
+                    ended_by,
+                    failure: None,
+                });
+            }
+        }
+        self.out(Output::Media(MediaCommand::Close));
+        self.ring_pending();
+        Ok(())
+    }
+
+    pub(super) fn set_mic_mute(&mut self, mute: bool) -> Result<(), ClientError> {
+        let Call::Active { muted, .. } = &mut self.call else {
+            return Err(ClientError::NoCall("mute"));
+        };
+        *muted = mute;
+        self.out(Output::Media(MediaCommand::SetMicMuted(mute)));
+        Ok(())
+    }
+
+    pub(super) fn watch_presence(&mut self, users: Vec<UserId>) -> Result<(), ClientError> {
+        self.presence.set_watched(users)?;
+        if self.user_id().is_some() {
+            let users = self.presence.watched().to_vec();
+            self.send(ClientMsg::Watch { users });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,95 @@
+//! What the media layer reports ([`MediaEvent`]): the microphone opening or failing, the peer
+//! connection's signals, its connection and its failure.
+//!
+//! The machine only commands the media layer ([`MediaCommand`]); these results move the call on
+//! (the invitation goes out once the microphone is open) or end it as failed.
+
+use webcall_protocol::ClientMsg;
+
+use super::{Call, Machine, MediaCommand, MediaEvent, Millis, Output};
+use crate::CallEvent;
+
+impl Machine {
+    pub(super) fn media_event(&mut self, now: Millis, event: MediaEvent) {
+        match event {
+            MediaEvent::MicReady => match &self.call {
+                Call::OpeningMic {
+                    callee,
+                    call_type,
+                    timeout_secs,
+                } => {
+                    let req = self.next_req;
+                    self.next_req = self.next_req.wrapping_add(1);
+                    let msg = ClientMsg::Invite {
+                        req,
+                        callee: callee.clone(),
+                        call_type: *call_type,
+                        timeout_secs: *timeout_secs,
+                    };
+                    self.call = Call::Inviting {
+                        req,
+                        callee: callee.clone(),
+                    };
+                    self.send(msg);
+                }
+                // The callee's microphone, opened while the call connected.
+                Call::Accepting { .. } | Call::Active { .. } => {
+                    self.out(Output::Media(MediaCommand::AttachMic))
+                }
+                _ => {}
+            },
+            MediaEvent::MicFailed(error) => {
+                let in_call = matches!(self.call, Call::Accepting { .. } | Call::Active { .. });
+                if !in_call && !matches!(self.call, Call::OpeningMic { .. }) {
+                    return;
+                }
+                self.event(CallEvent::Error {
+                    code: error.code(),
+                    message: error.to_string(),
+                });
+                if in_call {
+                    self.end_call_failed(now, "the microphone could not be opened");
+                } else {
+                    self.go_idle();
+                    self.ring_pending();
+                }
+            }
+            MediaEvent::LocalSignal(signal) => {
+                if let Call::Dialing { call_id, .. }
+                | Call::Accepting { call_id, .. }
+                | Call::Active { call_id, .. } = &self.call
+                {
+                    let call_id = call_id.clone();
+                    self.send(ClientMsg::Signal { call_id, signal });
+                }
+            }
+            MediaEvent::Connected => {
+                if let Call::Active {
+                    call_id,
+                    connected,
+                    peer,
+                    ..
+                } = &mut self.call
+                {
+                    if !*connected {
+                        *connected = true;
+                        let call_id = call_id.clone();
+                        let user_id = peer.clone();
+                        self.send(ClientMsg::MediaConnected { call_id });
+                        self.event(CallEvent::UserEnter { user_id });
+                    }
+                }
+            }
+            MediaEvent::Failed => self.end_call_failed(now, "the audio connection failed"),
+            MediaEvent::Error(message) => {
+                if self.call.has_media() {
+                    self.event(CallEvent::Error {
+                        code: 60002,
+                        message: format!("call setup failed: {message}"),
+                    });
+                    self.end_call_failed(now, "call setup failed");
+                }
+            }
+        }
+    }
+}
