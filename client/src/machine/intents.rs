@@ -5,7 +5,7 @@
 //! or returns an error and changes nothing, so the app learns synchronously whether it can do
 //! what the user asked.
 
-use webcall_protocol::{validate_user_id, CallType, ClientMsg, UserId};
+use webcall_protocol::{validate_user_id, CallId, CallType, ClientMsg, UserId};
 
 use super::{Call, Machine, MediaCommand, Millis, Output, Session, Timer, LOGIN_TIMEOUT_MS};
 use crate::{CallEvent, ClientError};
@@ -112,6 +112,21 @@ impl Machine {
         }
     }
 
+    /// Hangs up call `call_id`, which lasted `duration_secs`, and tells the app it is over.
+    fn hang_up_call(&mut self, call_id: CallId, duration_secs: u64) {
+        self.send(ClientMsg::Hangup {
+            call_id: call_id.clone(),
+            failure: None,
+        });
+        let ended_by = self.user_id().map(str::to_owned);
+        self.event(CallEvent::CallEnd {
+            call_id,
+            duration_secs,
+            ended_by,
+            failure: None,
+        });
+    }
+
     pub(super) fn hangup(&mut self, now: Millis) -> Result<(), ClientError> {
         match std::mem::replace(&mut self.call, Call::Idle) {
             Call::Idle => return Err(ClientError::NoCall("hang up")),
@@ -119,33 +134,11 @@ impl Machine {
             Call::Inviting { req, callee } => self.abandon_invite(req, &callee),
             Call::Dialing { call_id, .. } => self.send(ClientMsg::Cancel { call_id }),
             Call::Incoming { call_id, .. } => self.send(ClientMsg::Reject { call_id }),
-            // The server may have accepted already; a hang-up covers both cases. The app
-            // already shows the call, so it ends like one.
-            Call::Accepting { call_id, .. } => {
-                self.send(ClientMsg::Hangup {
-                    call_id: call_id.clone(),
-                    failure: None,
-                });
-                let ended_by = self.user_id().map(str::to_owned);
-                self.event(CallEvent::CallEnd {
-                    call_id,
-                    duration_secs: 0,
-                    ended_by,
-                    failure: None,
-                });
-            }
+            // While accepting, the server may have accepted already; a hang-up covers both
+            // cases. The app already shows the call, so it ends like one.
+            Call::Accepting { call_id, .. } => self.hang_up_call(call_id, 0),
             Call::Active { call_id, since, .. } => {
-                self.send(ClientMsg::Hangup {
-                    call_id: call_id.clone(),
-                    failure: None,
-                });
-                let ended_by = self.user_id().map(str::to_owned);
-                self.event(CallEvent::CallEnd {
-                    call_id,
-                    duration_secs: now.saturating_sub(since) / 1000,
-                    ended_by,
-                    failure: None,
-                });
+                self.hang_up_call(call_id, now.saturating_sub(since) / 1000)
             }
         }
         self.out(Output::Media(MediaCommand::Close));

@@ -118,6 +118,17 @@ enum Call {
 }
 
 impl Call {
+    /// A call with `peer` accepted at `since`, its audio not connected yet.
+    fn active(call_id: CallId, peer: UserId, since: Millis) -> Call {
+        Call::Active {
+            call_id,
+            peer,
+            since,
+            connected: false,
+            muted: false,
+        }
+    }
+
     /// The call's ID, once the server has issued it.
     fn id(&self) -> Option<&str> {
         match self {

@@ -144,13 +144,7 @@ impl Machine {
             return;
         }
         self.pending = None;
-        self.call = Call::Active {
-            call_id,
-            peer: caller.clone(),
-            since: now,
-            connected: false,
-            muted: false,
-        };
+        self.call = Call::active(call_id, caller.clone(), now);
         // The microphone is open already: the peer sends it from the start and answers the
         // caller's offer, which follows.
         let ice_servers = self.ice_servers();
@@ -169,26 +163,14 @@ impl Machine {
                 ..
             } if *ours == call_id => {
                 let peer = callee.clone();
-                self.call = Call::Active {
-                    call_id,
-                    peer: peer.clone(),
-                    since: now,
-                    connected: false,
-                    muted: false,
-                };
+                self.call = Call::active(call_id, peer.clone(), now);
                 self.event(CallEvent::UserAccept { user_id: peer });
             }
             Call::Accepting {
                 call_id: ours,
                 caller,
             } if *ours == call_id => {
-                self.call = Call::Active {
-                    call_id,
-                    peer: caller.clone(),
-                    since: now,
-                    connected: false,
-                    muted: false,
-                };
+                self.call = Call::active(call_id, caller.clone(), now);
             }
             _ => {}
         }

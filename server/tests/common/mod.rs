@@ -93,15 +93,7 @@ impl TestServer {
 
     /// A connection logged in as `user`.
     pub async fn login(&self, user: &str) -> Client {
-        let mut client = self.connect().await;
-        client.user = user.into();
-        client
-            .send(&ClientMsg::Login {
-                user_id: user.into(),
-                user_sig: self.sig(user),
-                sdk_app_id: APP,
-            })
-            .await;
+        let mut client = self.send_login(user).await;
         assert_eq!(
             client.recv().await,
             ServerMsg::LoggedIn {
