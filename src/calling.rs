@@ -14,6 +14,7 @@ use std::rc::{Rc, Weak};
 use webcall_client::{CallEvent, CallType, ClientError, Subscription, WebCall, WebCallOptions};
 use yew::UseReducerDispatcher;
 
+use crate::api;
 use crate::session_store::{self, SavedSession};
 use crate::state::{Action, AppState};
 use crate::strings::t;
@@ -188,6 +189,7 @@ fn on_event(inner: &Weak<Inner>, event: &CallEvent) {
             session_store::clear();
             inner.watched.borrow_mut().take();
         }
+        CallEvent::SessionExpiring { .. } => renew(&inner),
         _ => {}
     }
     let snapshot = inner
@@ -199,6 +201,30 @@ fn on_event(inner: &Weak<Inner>, event: &CallEvent) {
     inner
         .dispatch
         .dispatch(Action::Event(event.clone(), snapshot));
+}
+
+/// Fetches a fresh UserSig for the logged-in user and renews the session with it, keeping the
+/// tab's saved login in step. When that fails the server ends the session at expiry, which the
+/// login page then explains.
+fn renew(inner: &Inner) {
+    let Some(webcall) = inner.client.borrow().as_ref().map(|c| c.webcall.clone()) else {
+        return;
+    };
+    let Some(user_id) = webcall.user_id() else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let Ok(fresh) = api::fetch_user_sig(&user_id).await else {
+            return;
+        };
+        if webcall.renew(&fresh.user_sig).is_ok() {
+            session_store::save(&SavedSession {
+                user_id,
+                user_sig: fresh.user_sig,
+                sdk_app_id: fresh.sdk_app_id,
+            });
+        }
+    });
 }
 
 /// The signaling WebSocket on the page's own host: `wss:` on https pages, `ws:` otherwise.

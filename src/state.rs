@@ -199,6 +199,8 @@ impl AppState {
             CallEvent::KickedOut => self.login_error = Some(LoginError::KickedOut),
             // The call state says all there is to these.
             CallEvent::Invited { .. }
+            | CallEvent::SessionExpiring { .. }
+            | CallEvent::SessionRenewed { .. }
             | CallEvent::Ringing { .. }
             | CallEvent::UserEnter { .. }
             | CallEvent::UserLeave { .. }

@@ -34,7 +34,7 @@ pub enum NoRespReason {
 /// | `CALL_END`           | [`CallEnd`](CallEvent::CallEnd)                 |
 /// | `KICKED_OUT`         | [`KickedOut`](CallEvent::KickedOut)             |
 /// | `ERROR`              | [`Error`](CallEvent::Error)                     |
-/// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged) |
+/// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged), [`SessionExpiring`](CallEvent::SessionExpiring), [`SessionRenewed`](CallEvent::SessionRenewed) |
 ///
 /// Every call this user places or is rung for ends with exactly one of `Reject`, `LineBusy`,
 /// `NoResp`, `CallingCancel`, `CallingTimeout`, `CallEnd`, `AnsweredElsewhere` or
@@ -113,6 +113,12 @@ pub enum CallEvent {
     /// logged in) or went offline (the last one left). Comes once for each ID when it is first
     /// watched and after each login, then on every change.
     PresenceChanged { user_id: UserId, online: bool },
+    /// (WebCall) The session's UserSig expires in `expires_in_secs`: fetch a fresh one and pass
+    /// it to [`WebCall::renew`](crate::WebCall::renew), or the server ends the session then
+    /// (an `Error` with code 70002, then `LoggedOut`).
+    SessionExpiring { expires_in_secs: u64 },
+    /// (WebCall) The renewal went through: the session lasts `expires_in_secs` more.
+    SessionRenewed { expires_in_secs: u64 },
     /// `KICKED_OUT`: the same user logged in elsewhere and this session was closed (only on a
     /// server that allows one device per user).
     KickedOut,

@@ -198,6 +198,9 @@ pub enum ClientMsg {
     Watch { users: Vec<UserId> },
     /// Keep-alive; answered with [`ServerMsg::Pong`].
     Ping,
+    /// Extend the session with a fresh UserSig for the same user, typically after
+    /// [`ServerMsg::SessionExpiring`]; answered with [`ServerMsg::Renewed`] or an `Error`.
+    Renew { user_sig: String },
 }
 
 /// A message from the server to a client.
@@ -210,7 +213,16 @@ pub enum ServerMsg {
         /// ICE servers for this user's peer connections (TURN credentials included).
         #[serde(default)]
         ice_servers: Vec<IceServer>,
+        /// Seconds until the UserSig of this login expires and the server ends the session,
+        /// unless it is renewed ([`ClientMsg::Renew`]).
+        #[serde(default)]
+        expires_in_secs: u64,
     },
+    /// The session's UserSig expires in `expires_in_secs`: renew it with
+    /// [`ClientMsg::Renew`], or the server ends the session then (`SessionExpired`).
+    SessionExpiring { expires_in_secs: u64 },
+    /// The `Renew` succeeded: the session now lasts `expires_in_secs` more.
+    Renewed { expires_in_secs: u64 },
     /// The caller's `Invite` created a call. `ringing` of the callee's devices ring; 0 means the
     /// callee is offline and the call waits, for its ring timeout, for them to log in.
     CallCreated {
@@ -306,8 +318,20 @@ pub enum ErrorCode {
     KickedOut,
     /// The user is logged in on as many devices as the server allows; the login is refused.
     TooManyDevices,
-    /// The UserSig did not verify for this user and app.
+    /// The UserSig is malformed or its signature does not verify (tampered, or signed with
+    /// another key).
     BadUserSig,
+    /// The UserSig's validity is over.
+    UserSigExpired,
+    /// The UserSig was issued for another user ID.
+    UserSigWrongUser,
+    /// The UserSig (or the login) names another SDKAppID than this server's.
+    WrongSdkAppId,
+    /// The session's UserSig expired without a renewal; the server closes the connection.
+    SessionExpired,
+    /// Too many messages, invitations or logins in a short time; the request was dropped. Slow
+    /// down and try again.
+    RateLimited,
     /// A user ID is not valid.
     BadUserId,
     /// The caller tried to call themselves.
@@ -402,6 +426,9 @@ mod tests {
                 signal: ice(),
             },
             ClientMsg::Ping,
+            ClientMsg::Renew {
+                user_sig: "sig".into(),
+            },
         ] {
             round_trip_client(msg);
         }
@@ -435,6 +462,13 @@ mod tests {
                     username: Some("1700000000:alice".into()),
                     credential: Some("c2VjcmV0".into()),
                 }],
+                expires_in_secs: 3600,
+            },
+            ServerMsg::SessionExpiring {
+                expires_in_secs: 300,
+            },
+            ServerMsg::Renewed {
+                expires_in_secs: 86_400,
             },
             ServerMsg::CallCreated {
                 req: 1,

@@ -21,7 +21,7 @@ use tracing::{debug, info};
 use webcall_protocol::{validate_user_id, ClientMsg, ErrorCode, ServerMsg, UserId};
 
 use crate::hub::{ConnHandle, ConnId, HubError, Outgoing, CLOSE_POLICY, OUTBOX_CAPACITY};
-use crate::{unix_now, AppState};
+use crate::{unix_now, AppState, UserSigError};
 
 /// The largest message (and frame) a client may send, in bytes.
 pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
@@ -86,6 +86,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         outbox,
         state: state.clone(),
         user: None,
+        expires_at: tokio::time::Instant::now(),
     };
     debug!(conn, "connection opened");
 
@@ -187,6 +188,9 @@ struct Session {
     state: AppState,
     /// Set once logged in.
     user: Option<UserId>,
+    /// When the session's UserSig expires (on the monotonic clock, so that a change of the
+    /// system time does not move it); the session ends then unless it is renewed.
+    expires_at: tokio::time::Instant,
 }
 
 /// What became of a frame.
@@ -238,12 +242,39 @@ impl Session {
             }
         }
         let idle = self.state.settings.idle_timeout;
+        let mut warned = false;
         loop {
-            let Ok(frame) = tokio::time::timeout(idle, stream.next()).await else {
-                info!(conn = self.conn, user = ?self.user, "silent for {idle:?}: counted as gone");
-                return Ending::Silent;
+            let end_at = self.expires_at;
+            let warn_at = warning_instant(end_at);
+            let frame = tokio::select! {
+                frame = tokio::time::timeout(idle, stream.next()) => match frame {
+                    Ok(frame) => frame,
+                    Err(_) => {
+                        info!(conn = self.conn, user = ?self.user, "silent for {idle:?}: counted as gone");
+                        return Ending::Silent;
+                    }
+                },
+                _ = tokio::time::sleep_until(warn_at), if !warned => {
+                    warned = true;
+                    let expires_in_secs = secs_until(self.expires_at);
+                    self.send(ServerMsg::SessionExpiring { expires_in_secs }).await;
+                    continue;
+                }
+                _ = tokio::time::sleep_until(end_at) => {
+                    info!(conn = self.conn, user = ?self.user, "UserSig expired without renewal");
+                    self.error(ErrorCode::SessionExpired, "the session's UserSig has expired: log in again".into(), None).await;
+                    self.close(CLOSE_POLICY, "session expired").await;
+                    return Ending::Closing;
+                }
             };
             match read(frame) {
+                Frame::Msg(ClientMsg::Renew { user_sig }) => match self.renew(&user_sig) {
+                    Ok(expires_in_secs) => {
+                        warned = false;
+                        self.send(ServerMsg::Renewed { expires_in_secs }).await;
+                    }
+                    Err((code, message)) => self.error(code, message, None).await,
+                },
                 Frame::Msg(msg) => {
                     let req = match msg {
                         ClientMsg::Invite { req, .. } => Some(req),
@@ -278,21 +309,54 @@ impl Session {
         if sdk_app_id != key.sdk_app_id() {
             info!(conn = self.conn, user = %user_id, sdk_app_id, "login refused: wrong SDKAppID");
             return Err((
-                ErrorCode::BadUserSig,
-                format!("this server serves SDKAppID {}", key.sdk_app_id()),
+                ErrorCode::WrongSdkAppId,
+                format!(
+                    "this server serves SDKAppID {}, not {sdk_app_id}",
+                    key.sdk_app_id()
+                ),
             ));
         }
-        if let Err(e) = key.verify(&user_id, user_sig, unix_now()) {
+        let now = unix_now();
+        let info = key.verify(&user_id, user_sig, now).map_err(|e| {
             info!(conn = self.conn, user = %user_id, %e, "login refused");
-            return Err((ErrorCode::BadUserSig, e.to_string()));
-        }
+            usersig_error(&e)
+        })?;
+        let expires_at = expiry(info.time, info.expire, now);
         let ice_servers = (self.state.ice_servers)(&user_id);
         self.state
             .hub
-            .login(self.conn, &user_id, self.handle.clone(), ice_servers)
+            .login(
+                self.conn,
+                &user_id,
+                self.handle.clone(),
+                ice_servers,
+                secs_until(expires_at),
+            )
             .map_err(|e| (e.code(), e.to_string()))?;
         self.user = Some(user_id);
+        self.expires_at = expires_at;
         Ok(())
+    }
+
+    /// Checks a `Renew`: a valid UserSig for the same user extends the session. Returns the
+    /// session's new lifetime in seconds.
+    fn renew(&mut self, user_sig: &str) -> Result<u64, (ErrorCode, String)> {
+        let user = self.user.as_deref().unwrap_or_default();
+        let now = unix_now();
+        let info = self
+            .state
+            .key
+            .verify(user, user_sig, now)
+            .map_err(|e| usersig_error(&e))?;
+        // A renewal never shortens the session.
+        self.expires_at = self.expires_at.max(expiry(info.time, info.expire, now));
+        info!(conn = self.conn, user, "session renewed");
+        Ok(secs_until(self.expires_at))
+    }
+
+    /// Sends `msg` to this connection.
+    async fn send(&self, msg: ServerMsg) {
+        let _ = self.outbox.send(Outgoing::Msg(msg)).await;
     }
 
     /// Sends `Error` to this connection.
@@ -305,6 +369,41 @@ impl Session {
     async fn close(&self, code: u16, reason: &'static str) {
         let _ = self.outbox.send(Outgoing::Close { code, reason }).await;
     }
+}
+
+/// How long before a UserSig expires the session is warned: five minutes, or half the lifetime
+/// left when that is shorter.
+const EXPIRY_WARNING_SECS: u64 = 300;
+
+/// When a UserSig issued at `time` (Unix seconds) for `expire` seconds expires, on the monotonic
+/// clock, seen at Unix time `now`.
+fn expiry(time: u64, expire: u64, now: u64) -> tokio::time::Instant {
+    let left = time.saturating_add(expire).saturating_sub(now);
+    tokio::time::Instant::now() + Duration::from_secs(left)
+}
+
+/// When to warn a session that ends at `end`: [`EXPIRY_WARNING_SECS`] before, or halfway when
+/// less time than twice that is left.
+fn warning_instant(end: tokio::time::Instant) -> tokio::time::Instant {
+    let left = secs_until(end);
+    end - Duration::from_secs(EXPIRY_WARNING_SECS.min(left / 2))
+}
+
+/// Whole seconds from now until `at` (0 when past).
+fn secs_until(at: tokio::time::Instant) -> u64 {
+    at.saturating_duration_since(tokio::time::Instant::now())
+        .as_secs()
+}
+
+/// The protocol's error for a UserSig that does not verify: a distinct code for each reason.
+fn usersig_error(error: &UserSigError) -> (ErrorCode, String) {
+    let code = match error {
+        UserSigError::Expired => ErrorCode::UserSigExpired,
+        UserSigError::WrongUser => ErrorCode::UserSigWrongUser,
+        UserSigError::WrongAppId { .. } => ErrorCode::WrongSdkAppId,
+        UserSigError::Malformed(_) | UserSigError::BadSignature => ErrorCode::BadUserSig,
+    };
+    (code, error.to_string())
 }
 
 /// Turns what the socket gave into a protocol message, or says why it is not one.

@@ -16,39 +16,135 @@ async fn login_succeeds_and_ping_is_answered() {
     assert!(server.state.hub().is_online("alice"));
 }
 
+/// Every way a UserSig can be wrong has its own code and message, and closes the connection.
 #[tokio::test]
-async fn bad_user_sig_is_refused_and_closed() {
+async fn bad_user_sigs_are_refused_with_distinct_errors_and_closed() {
     let server = TestServer::start().await;
     let other_key = webcall_server::UserSigKey::new(APP, "not the server's secret");
+    let other_app = webcall_server::UserSigKey::new(APP + 1, SECRET);
     let cases = [
         // Garbage.
-        ("alice", "garbage".to_owned(), APP),
-        // Signed with another secret.
-        ("alice", other_key.issue("alice", 3600, unix_now()), APP),
+        (
+            "garbage".to_owned(),
+            APP,
+            ErrorCode::BadUserSig,
+            "malformed UserSig",
+        ),
+        // Signed with another secret (or tampered with).
+        (
+            other_key.issue("alice", 3600, unix_now()),
+            APP,
+            ErrorCode::BadUserSig,
+            "UserSig signature does not verify",
+        ),
         // Bob's sig.
-        ("alice", server.sig("bob"), APP),
+        (
+            server.sig("bob"),
+            APP,
+            ErrorCode::UserSigWrongUser,
+            "UserSig is for another user",
+        ),
         // Expired.
         (
-            "alice",
             webcall_server::UserSigKey::new(APP, SECRET).issue("alice", 10, unix_now() - 60),
             APP,
+            ErrorCode::UserSigExpired,
+            "UserSig has expired",
+        ),
+        // Issued for another app.
+        (
+            other_app.issue("alice", 3600, unix_now()),
+            APP + 1,
+            ErrorCode::WrongSdkAppId,
+            "this server serves SDKAppID",
         ),
         // The Login names another app.
-        ("alice", server.sig("alice"), APP + 1),
+        (
+            server.sig("alice"),
+            APP + 1,
+            ErrorCode::WrongSdkAppId,
+            "this server serves SDKAppID",
+        ),
     ];
-    for (user, user_sig, sdk_app_id) in cases {
+    for (user_sig, sdk_app_id, code, message) in cases {
         let mut client = server.connect().await;
         client
             .send(&ClientMsg::Login {
-                user_id: user.into(),
+                user_id: "alice".into(),
                 user_sig,
                 sdk_app_id,
             })
             .await;
-        client.expect_error(ErrorCode::BadUserSig, None).await;
+        let got = client.expect_error(code, None).await;
+        assert!(got.starts_with(message), "{code:?}: {got}");
         client.expect_close(1008).await;
     }
     assert!(!server.state.hub().is_online("alice"));
+}
+
+/// A session is warned before its UserSig expires, may renew it, and ends when it expires
+/// without renewal. On paused time.
+#[tokio::test(start_paused = true)]
+async fn sessions_are_warned_renewed_and_ended_at_expiry() {
+    let server = TestServer::start_with(|c| {
+        c.login_timeout_secs = 600;
+        c.idle_timeout_secs = 86_400;
+    })
+    .await;
+    let key = webcall_server::UserSigKey::new(APP, SECRET);
+    let long = std::time::Duration::from_secs(3600);
+    let mut alice = tokio::time::timeout(long, server.connect()).await.unwrap();
+    alice.user = "alice".into();
+    alice.deadline = long;
+    alice
+        .send(&ClientMsg::Login {
+            user_id: "alice".into(),
+            user_sig: key.issue("alice", 600, unix_now()),
+            sdk_app_id: APP,
+        })
+        .await;
+    match alice.recv().await {
+        ServerMsg::LoggedIn {
+            expires_in_secs, ..
+        } => assert!((595..=600).contains(&expires_in_secs), "{expires_in_secs}"),
+        other => panic!("expected LoggedIn, got {other:?}"),
+    }
+    // Warned five minutes ahead.
+    let start = tokio::time::Instant::now();
+    match alice.recv().await {
+        ServerMsg::SessionExpiring { expires_in_secs } => {
+            assert!((295..=300).contains(&expires_in_secs), "{expires_in_secs}")
+        }
+        other => panic!("expected SessionExpiring, got {other:?}"),
+    }
+    let warned_after = start.elapsed().as_secs();
+    assert!((295..=300).contains(&warned_after), "{warned_after}");
+
+    // A renewal for another user is refused and changes nothing; a right one extends.
+    alice
+        .send(&ClientMsg::Renew {
+            user_sig: key.issue("bob", 3600, unix_now()),
+        })
+        .await;
+    alice.expect_error(ErrorCode::UserSigWrongUser, None).await;
+    alice
+        .send(&ClientMsg::Renew {
+            user_sig: key.issue("alice", 900, unix_now()),
+        })
+        .await;
+    match alice.recv().await {
+        ServerMsg::Renewed { expires_in_secs } => {
+            assert!(expires_in_secs > 600, "{expires_in_secs}")
+        }
+        other => panic!("expected Renewed, got {other:?}"),
+    }
+    // Warned again before the new end, then ended.
+    assert!(matches!(
+        alice.recv().await,
+        ServerMsg::SessionExpiring { .. }
+    ));
+    alice.expect_error(ErrorCode::SessionExpired, None).await;
+    alice.expect_close(1008).await;
 }
 
 #[tokio::test]

@@ -77,13 +77,10 @@ async fn usersig_endpoint_issues_a_sig_that_logs_in() {
             sdk_app_id: APP,
         })
         .await;
-    assert_eq!(
+    assert!(matches!(
         client.recv().await,
-        ServerMsg::LoggedIn {
-            user_id: "alice".into(),
-            ice_servers: vec![]
-        }
-    );
+        ServerMsg::LoggedIn { user_id, .. } if user_id == "alice"
+    ));
 }
 
 #[tokio::test]

@@ -112,6 +112,16 @@ impl Machine {
         }
     }
 
+    /// Sends a fresh UserSig to extend the session; the server answers with `Renewed` (an event
+    /// [`CallEvent::SessionRenewed`]) or an error.
+    pub(super) fn renew(&mut self, user_sig: String) -> Result<(), ClientError> {
+        if self.user_id().is_none() {
+            return Err(ClientError::NotLoggedIn);
+        }
+        self.send(ClientMsg::Renew { user_sig });
+        Ok(())
+    }
+
     /// Hangs up call `call_id`, which lasted `duration_secs`, and tells the app it is over.
     fn hang_up_call(&mut self, call_id: CallId, duration_secs: u64) {
         self.send(ClientMsg::Hangup {

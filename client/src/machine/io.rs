@@ -33,6 +33,9 @@ pub enum Input {
     /// [`MAX_WATCHED`](webcall_protocol::MAX_WATCHED), replacing the list before; empty stops
     /// watching). Kept across logins.
     WatchPresence(Vec<UserId>),
+    /// The app renews the session with a fresh UserSig for the same user (after
+    /// [`CallEvent::SessionExpiring`](crate::CallEvent::SessionExpiring)).
+    Renew { user_sig: String },
     /// The signaling socket opened.
     SocketOpened,
     /// The signaling socket closed or failed.

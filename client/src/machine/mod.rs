@@ -276,6 +276,7 @@ impl Machine {
             Input::Hangup => self.hangup(now),
             Input::SetMicMute(muted) => self.set_mic_mute(muted),
             Input::WatchPresence(users) => self.watch_presence(users),
+            Input::Renew { user_sig } => self.renew(user_sig),
             Input::SocketOpened => {
                 self.socket_opened();
                 Ok(())

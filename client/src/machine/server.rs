@@ -16,7 +16,18 @@ impl Machine {
             ServerMsg::LoggedIn {
                 user_id,
                 ice_servers,
+                ..
             } => self.logged_in(now, user_id, ice_servers),
+            ServerMsg::SessionExpiring { expires_in_secs } => {
+                if self.user_id().is_some() {
+                    self.event(CallEvent::SessionExpiring { expires_in_secs });
+                }
+            }
+            ServerMsg::Renewed { expires_in_secs } => {
+                if self.user_id().is_some() {
+                    self.event(CallEvent::SessionRenewed { expires_in_secs });
+                }
+            }
             ServerMsg::CallCreated {
                 req,
                 call_id,
@@ -370,7 +381,12 @@ pub fn server_error_code(code: ErrorCode) -> i32 {
         ErrorCode::BadMessage => 60030,
         ErrorCode::NotLoggedIn => 60031,
         ErrorCode::KickedOut => 60032,
-        ErrorCode::BadUserSig => 70001,
+        ErrorCode::BadUserSig => 70003,
+        ErrorCode::UserSigExpired => 70001,
+        ErrorCode::UserSigWrongUser => 70013,
+        ErrorCode::WrongSdkAppId => 70014,
+        ErrorCode::SessionExpired => 70002,
+        ErrorCode::RateLimited => 60042,
         ErrorCode::BadUserId => 60033,
         ErrorCode::CallSelf => 60034,
         ErrorCode::AlreadyInCall => 60035,

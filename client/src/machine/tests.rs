@@ -323,6 +323,7 @@ impl World {
                 ServerMsg::LoggedIn {
                     user_id,
                     ice_servers: vec![],
+                    expires_in_secs: 3600,
                 },
             ),
             ClientMsg::Invite { req, callee, .. } => {
@@ -447,6 +448,12 @@ impl World {
                 }
             }
             ClientMsg::Ping => self.reply(from, ServerMsg::Pong),
+            ClientMsg::Renew { .. } => self.reply(
+                from,
+                ServerMsg::Renewed {
+                    expires_in_secs: 7200,
+                },
+            ),
         }
     }
 
@@ -512,6 +519,7 @@ fn lone(user: &str) -> Machine {
         Input::Server(ServerMsg::LoggedIn {
             user_id: user.into(),
             ice_servers: vec![],
+            expires_in_secs: 3600,
         }),
     )
     .unwrap();
@@ -1056,7 +1064,7 @@ fn a_refused_login_reports_and_logs_out() {
     w.input(
         "alice",
         Input::Server(ServerMsg::Error {
-            code: ErrorCode::BadUserSig,
+            code: ErrorCode::UserSigExpired,
             message: "UserSig expired".into(),
             req: None,
         }),

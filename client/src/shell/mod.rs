@@ -178,6 +178,15 @@ impl WebCall {
         self.feed(Input::WatchPresence(users.to_vec()))
     }
 
+    /// Extends the session with a fresh UserSig for the logged-in user, typically on
+    /// [`CallEvent::SessionExpiring`]; [`CallEvent::SessionRenewed`] confirms it, an
+    /// [`CallEvent::Error`] says why not.
+    pub fn renew(&self, user_sig: &str) -> Result<(), ClientError> {
+        self.feed(Input::Renew {
+            user_sig: user_sig.to_owned(),
+        })
+    }
+
     /// Whether watched user `user` is online, as last reported: `None` when it is not known
     /// (not watched, not reported yet, or logged out).
     pub fn presence(&self, user: &str) -> Option<bool> {

@@ -284,8 +284,8 @@ impl Hub {
         self.lock().busy.len()
     }
 
-    /// Logs connection `conn` in as `user` (whose UserSig the caller has verified) and sends it
-    /// `LoggedIn` with `ice_servers`, then what it needs to know about the user's call: the
+    /// Logs connection `conn` in as `user` (whose UserSig the caller has verified, and which
+    /// expires in `expires_in_secs`) and sends it `LoggedIn` with `ice_servers`, then what it needs to know about the user's call: the
     /// invitation when the call rings for the user, `CallElsewhere` when the user has it on
     /// another device.
     ///
@@ -297,6 +297,7 @@ impl Hub {
         user: &str,
         handle: ConnHandle,
         ice_servers: Vec<IceServer>,
+        expires_in_secs: u64,
     ) -> Result<(), HubError> {
         let mut st = self.lock();
         let older: Vec<ConnId> = st
@@ -328,6 +329,7 @@ impl Hub {
             ServerMsg::LoggedIn {
                 user_id: user.to_owned(),
                 ice_servers,
+                expires_in_secs,
             },
         );
         info!(user, conn, devices = older.len() + 1, "logged in");
@@ -373,6 +375,8 @@ impl Hub {
             .ok_or(HubError::NotLoggedIn)?;
         let result = match msg {
             ClientMsg::Login { .. } => Err(HubError::AlreadyLoggedIn),
+            // The connection checks renewals itself; one that reaches the hub changes nothing.
+            ClientMsg::Renew { .. } => Ok(()),
             ClientMsg::Ping => {
                 st.send(conn, ServerMsg::Pong);
                 Ok(())

@@ -49,14 +49,15 @@ fn join(hub: &Hub, user: &'static str) -> Peer {
 fn join_with_capacity(hub: &Hub, user: &'static str, capacity: usize) -> Peer {
     let conn = hub.next_conn_id();
     let (tx, rx) = mpsc::channel(capacity);
-    hub.login(conn, user, ConnHandle::new(tx, None), Vec::new())
+    hub.login(conn, user, ConnHandle::new(tx, None), Vec::new(), 3600)
         .unwrap();
     let mut peer = Peer { conn, user, rx };
     assert_eq!(
         peer.next(),
         ServerMsg::LoggedIn {
             user_id: user.into(),
-            ice_servers: vec![]
+            ice_servers: vec![],
+            expires_in_secs: 3600,
         }
     );
     peer

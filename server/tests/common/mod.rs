@@ -94,13 +94,20 @@ impl TestServer {
     /// A connection logged in as `user`.
     pub async fn login(&self, user: &str) -> Client {
         let mut client = self.send_login(user).await;
-        assert_eq!(
-            client.recv().await,
+        match client.recv().await {
             ServerMsg::LoggedIn {
-                user_id: user.into(),
-                ice_servers: vec![]
+                user_id,
+                ice_servers,
+                expires_in_secs,
+            } if user_id == user && ice_servers.is_empty() => {
+                // The test UserSigs last an hour.
+                assert!(
+                    (3590..=3600).contains(&expires_in_secs),
+                    "{expires_in_secs}"
+                );
             }
-        );
+            other => panic!("{user}: expected LoggedIn, got {other:?}"),
+        }
         client
     }
 

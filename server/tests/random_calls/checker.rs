@@ -88,6 +88,8 @@ fn kind(msg: &ServerMsg) -> &'static str {
         ServerMsg::CallEnded { .. } => "call_ended",
         ServerMsg::Error { .. } => "error",
         ServerMsg::Pong => "pong",
+        ServerMsg::SessionExpiring { .. } => "session_expiring",
+        ServerMsg::Renewed { .. } => "renewed",
     }
 }
 
@@ -164,7 +166,10 @@ pub(crate) fn check(logs: &[Arc<Mutex<Log>>]) -> (Vec<Violation>, String) {
                 }
             }
             match msg {
-                ServerMsg::LoggedIn { .. } | ServerMsg::Presence { .. } => {
+                ServerMsg::LoggedIn { .. }
+                | ServerMsg::Presence { .. }
+                | ServerMsg::SessionExpiring { .. }
+                | ServerMsg::Renewed { .. } => {
                     if let ServerMsg::Presence { user_id, .. } = msg {
                         if !log.watched.contains(user_id) {
                             v.push((None, format!("{name}: presence of unwatched {user_id}")));

@@ -665,7 +665,8 @@ impl Slot {
         }
     }
 
-    /// A login with a wrong UserSig: refused with `BadUserSig` and closed with 1008.
+    /// A login with another user's UserSig: refused with `UserSigWrongUser` and closed with
+    /// 1008.
     async fn bad_login(&self, name: &str) {
         let mut ws = self.world.connect().await;
         let login = ClientMsg::Login {
@@ -679,7 +680,7 @@ impl Slot {
             .expect("send login");
         match first_message(&mut ws).await {
             Some(ServerMsg::Error {
-                code: ErrorCode::BadUserSig,
+                code: ErrorCode::UserSigWrongUser,
                 req: None,
                 ..
             }) => {}

@@ -226,6 +226,7 @@ fn the_checker_catches_broken_rules() {
         let logged_in = ServerMsg::LoggedIn {
             user_id: user.into(),
             ice_servers: vec![],
+            expires_in_secs: 3600,
         };
         for msg in std::iter::once(logged_in).chain(received) {
             log.record(msg);

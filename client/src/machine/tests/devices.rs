@@ -451,6 +451,7 @@ fn logging_out_forgets_the_call_elsewhere() {
         ServerMsg::LoggedIn {
             user_id: "alice".into(),
             ice_servers: vec![],
+            expires_in_secs: 3600,
         },
     );
     m.handle(8_000, Input::call("bob")).unwrap();

@@ -149,6 +149,7 @@ fn watching_while_logging_in_waits_for_the_login() {
         ServerMsg::LoggedIn {
             user_id: "alice".into(),
             ice_servers: vec![],
+            expires_in_secs: 3600,
         },
     );
     assert_eq!(
