@@ -337,6 +337,16 @@ impl Machine {
                 self.close_session(Some("logged in elsewhere".into()));
                 return;
             }
+            (Session::LoggedIn { .. }, ErrorCode::SessionExpired) => {
+                self.pending = None;
+                self.end_call_failed(now, "the session expired");
+                self.event(CallEvent::Error {
+                    code: server_error_code(code),
+                    message,
+                });
+                self.close_session(Some("the session expired; log in again".into()));
+                return;
+            }
             _ => {}
         }
         // The refusal of an invitation the user already withdrew is no news.

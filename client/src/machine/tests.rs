@@ -4,6 +4,81 @@
 //! The [`World`] has one device per user. What needs more (a user's other devices, messages
 //! that cross on the wire) feeds server messages straight into a [`lone`] machine.
 
+/// An expiring session is told, a renewal goes out and is confirmed, and an expired one ends
+/// with a reason the app can show.
+#[test]
+fn sessions_expire_and_renew() {
+    let mut m = Machine::new(1_400_000_000);
+    m.handle(
+        0,
+        Input::Renew {
+            user_sig: "s".into(),
+        },
+    )
+    .expect_err("no session to renew");
+    m.handle(0, Input::login("alice")).unwrap();
+    m.handle(0, Input::SocketOpened).unwrap();
+    m.handle(
+        0,
+        Input::Server(ServerMsg::LoggedIn {
+            user_id: "alice".into(),
+            ice_servers: vec![],
+            expires_in_secs: 600,
+        }),
+    )
+    .unwrap();
+    drain(&mut m);
+    m.handle(
+        1,
+        Input::Server(ServerMsg::SessionExpiring {
+            expires_in_secs: 300,
+        }),
+    )
+    .unwrap();
+    assert!(
+        drain(&mut m).contains(&Output::Event(CallEvent::SessionExpiring {
+            expires_in_secs: 300
+        }))
+    );
+    m.handle(
+        2,
+        Input::Renew {
+            user_sig: "fresh".into(),
+        },
+    )
+    .unwrap();
+    assert!(drain(&mut m).contains(&Output::Send(ClientMsg::Renew {
+        user_sig: "fresh".into()
+    })));
+    m.handle(
+        3,
+        Input::Server(ServerMsg::Renewed {
+            expires_in_secs: 3600,
+        }),
+    )
+    .unwrap();
+    assert!(
+        drain(&mut m).contains(&Output::Event(CallEvent::SessionRenewed {
+            expires_in_secs: 3600
+        }))
+    );
+    m.handle(
+        4,
+        Input::Server(ServerMsg::Error {
+            code: ErrorCode::SessionExpired,
+            message: "expired".into(),
+            req: None,
+        }),
+    )
+    .unwrap();
+    let out = drain(&mut m);
+    assert!(out.contains(&Output::Event(CallEvent::LoggedOut {
+        reason: Some("the session expired; log in again".into())
+    })));
+    assert!(out.contains(&Output::CloseSocket));
+    assert_eq!(m.user_id(), None);
+}
+
 mod devices;
 mod glare;
 mod presence;
