@@ -217,6 +217,11 @@ pub enum ServerMsg {
         /// unless it is renewed ([`ClientMsg::Renew`]).
         #[serde(default)]
         expires_in_secs: u64,
+        /// The peer connections must relay all media through the TURN servers in
+        /// `ice_servers` (`iceTransportPolicy: "relay"`), so that neither party learns the
+        /// other's IP addresses. `false` from servers that predate it.
+        #[serde(default)]
+        relay_only: bool,
     },
     /// The session's UserSig expires in `expires_in_secs`: renew it with
     /// [`ClientMsg::Renew`], or the server ends the session then (`SessionExpired`).
@@ -463,6 +468,7 @@ mod tests {
                     credential: Some("c2VjcmV0".into()),
                 }],
                 expires_in_secs: 3600,
+                relay_only: true,
             },
             ServerMsg::SessionExpiring {
                 expires_in_secs: 300,
@@ -588,6 +594,20 @@ mod tests {
             ClientMsg::Hangup {
                 call_id: "x".into(),
                 failure: None
+            }
+        );
+    }
+
+    #[test]
+    fn logged_in_from_an_older_server_is_not_relay_only() {
+        let msg: ServerMsg = serde_json::from_str(r#"{"logged_in":{"user_id":"alice"}}"#).unwrap();
+        assert_eq!(
+            msg,
+            ServerMsg::LoggedIn {
+                user_id: "alice".into(),
+                ice_servers: Vec::new(),
+                expires_in_secs: 0,
+                relay_only: false,
             }
         );
     }

@@ -1,5 +1,30 @@
-//! The HTTP routes: the signaling WebSocket, the development UserSig endpoint, and the
-//! single-page app from the dist folder.
+//! The HTTP routes: the signaling WebSocket, the development UserSig endpoint, the app's login
+//! configuration, and the single-page app from the dist folder.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /ws` | the signaling WebSocket |
+//! | `GET /api/config` | how the app logs in, JSON (below) |
+//! | `GET /api/usersig?user_id=<id>` | development only (absent in strict mode): `{"user_id", "user_sig", "sdk_app_id", "expire_secs"}` |
+//! | other `/api` paths | 404, JSON `{"code", "message"}` |
+//! | anything else | a file of the dist folder, or `index.html` for the app's routes |
+//!
+//! `GET /api/config` answers, with `Cache-Control: no-store`:
+//!
+//! ```json
+//! {"strict": false, "usersig_url": null, "sdk_app_id": 1400000000}
+//! ```
+//!
+//! - `strict`: `true` when the server runs with `--strict`; `/api/usersig` does not exist then,
+//!   and the login page must get a UserSig elsewhere.
+//! - `usersig_url`: the customer backend endpoint configured with `--usersig-url`, or `null`.
+//!   The login page fetches `GET <usersig_url>?user_id=<id>` (URL-encoded ID), cross-origin
+//!   (the endpoint must allow it with CORS), and reads the `user_sig` string of the JSON
+//!   answer. Its origin is allowed in the Content-Security-Policy's `connect-src`.
+//! - `sdk_app_id`: the SDKAppID the login must carry.
+//!
+//! Every response, errors included, carries the security headers of
+//! [`SecurityHeaders`](crate::headers::SecurityHeaders).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -14,19 +39,43 @@ use webcall_protocol::{validate_user_id, ErrorCode};
 
 use crate::{unix_now, ws, AppState};
 
-/// All routes over `state`.
+/// All routes over `state`, with the security headers on every response.
 pub(crate) fn router(state: AppState) -> Router {
     let spa = ServeDir::new(&state.settings.dist)
         .precompressed_br()
         .precompressed_gzip()
         .fallback(get(spa_index).with_state(state.clone()));
-    Router::new()
+    let mut router = Router::new()
         .route("/ws", get(ws::handler))
-        .route("/api/usersig", get(issue_user_sig))
+        .route("/api/config", get(client_config));
+    // Strict mode: the development endpoint does not exist; `/api/usersig` is an unknown path.
+    if !state.settings.strict {
+        router = router.route("/api/usersig", get(issue_user_sig));
+    }
+    let router = router
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
-        .fallback_service(spa)
-        .with_state(state)
+        .fallback_service(spa);
+    let security = state.settings.security.clone();
+    security.apply(router.with_state(state))
+}
+
+/// The answer of `/api/config` (see the module documentation).
+#[derive(Debug, Serialize)]
+struct ClientConfig<'a> {
+    strict: bool,
+    usersig_url: Option<&'a str>,
+    sdk_app_id: u32,
+}
+
+/// `GET /api/config`: how the app logs in.
+async fn client_config(State(state): State<AppState>) -> Response {
+    let body = Json(ClientConfig {
+        strict: state.settings.strict,
+        usersig_url: state.settings.usersig_url.as_deref(),
+        sdk_app_id: state.key.sdk_app_id(),
+    });
+    ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 /// The query of `/api/usersig`.

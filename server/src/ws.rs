@@ -9,18 +9,42 @@
 //! Heartbeat: the writer sends a WebSocket ping every third of the idle timeout, which browsers
 //! answer on their own; a logged-in connection from which nothing at all arrives for the idle
 //! timeout is dead (a laptop lid closed, a network gone) and leaves the hub as if it had closed.
+//!
+//! Before the upgrade, the handshake's `Origin` must be allowed ([`crate::origin`]; HTTP 403
+//! otherwise) and a connection slot must be free (`--max-connections`; HTTP 503 otherwise).
+//! Once logged in, the limits of [`crate::limits`] apply: messages per connection, invitations
+//! and logins per user.
+//!
+//! Close codes the server sends, and when:
+//!
+//! | code | reason | when |
+//! |---|---|---|
+//! | 1000 | `logged in elsewhere` | single-device mode: a newer login of the same user took over (after `KickedOut`) |
+//! | 1001 | `server shutting down` | the server stops |
+//! | 1008 | `login timeout` | no `Login` within the login timeout |
+//! | 1008 | `not logged in` | the first message is not a `Login`, or not a valid message |
+//! | 1008 | `login failed` | the `Login` is refused (bad UserSig, wrong SDKAppID, too many devices, ...), after an `Error` |
+//! | 1008 | `rate limit` | a login over the user's login limit (after `Error{RateLimited}`), or 3 × `--msg-burst` messages refused in a row |
+//! | 1008 | `session expired` | the session's UserSig expired without a `Renew`, after `Error{SessionExpired}` |
+//! | 1009 | `message too big` | a message or frame over [`MAX_MESSAGE_SIZE`] |
+//!
+//! A connection whose outbox overflows (it does not read) or that stays silent for the idle
+//! timeout is dropped without a close frame.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tracing::{debug, info};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
 use webcall_protocol::{validate_user_id, ClientMsg, ErrorCode, ServerMsg, UserId};
 
 use crate::hub::{ConnHandle, ConnId, HubError, Outgoing, CLOSE_POLICY, OUTBOX_CAPACITY};
+use crate::limits::{Admit, MessageLimiter};
 use crate::{unix_now, AppState, UserSigError};
 
 /// The largest message (and frame) a client may send, in bytes.
@@ -41,8 +65,29 @@ const CLOSE_TOO_BIG: u16 = 1009;
 /// How long a closing connection may take to finish the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// `GET /ws`: upgrades to the signaling WebSocket.
-pub(crate) async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// `GET /ws`: upgrades to the signaling WebSocket, unless the handshake comes from a page of a
+/// foreign origin (403) or every connection slot is taken (503).
+pub(crate) async fn handler(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = state.origins.check(&headers) {
+        info!(%e, "WebSocket refused: foreign origin");
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
+    let Some(slot) = state.limits.connection_slot() else {
+        warn!(
+            max = state.limits.max_connections(),
+            "WebSocket refused: too many connections"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "10")],
+            "too many connections\n",
+        )
+            .into_response();
+    };
     ws.max_message_size(MAX_MESSAGE_SIZE)
         .max_frame_size(MAX_MESSAGE_SIZE)
         .read_buffer_size(READ_BUFFER_SIZE)
@@ -50,7 +95,12 @@ pub(crate) async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>)
         .max_write_buffer_size(MAX_WRITE_BUFFER_SIZE)
         .on_upgrade(move |socket| {
             let tracker = state.tracker.clone();
-            tracker.track_future(serve(socket, state))
+            tracker.track_future(async move {
+                // The slot is held until the connection is over (or the upgrade fails and this
+                // closure is dropped).
+                let _slot = slot;
+                serve(socket, state).await;
+            })
         })
 }
 
@@ -84,6 +134,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         conn,
         handle: ConnHandle::new(outbox.clone(), Some(writer.abort_handle())),
         outbox,
+        limiter: state.limits.message_limiter(Instant::now()),
         state: state.clone(),
         user: None,
         expires_at: tokio::time::Instant::now(),
@@ -191,6 +242,8 @@ struct Session {
     /// When the session's UserSig expires (on the monotonic clock, so that a change of the
     /// system time does not move it); the session ends then unless it is renewed.
     expires_at: tokio::time::Instant,
+    /// The connection's message rate limit (applied once logged in).
+    limiter: MessageLimiter,
 }
 
 /// What became of a frame.
@@ -221,8 +274,13 @@ impl Session {
                 }) => match self.login(user_id, &user_sig, sdk_app_id) {
                     Ok(()) => break,
                     Err((code, message)) => {
+                        let reason = if code == ErrorCode::RateLimited {
+                            "rate limit"
+                        } else {
+                            "login failed"
+                        };
                         self.error(code, message, None).await;
-                        self.close(CLOSE_POLICY, "login failed").await;
+                        self.close(CLOSE_POLICY, reason).await;
                         return Ending::Closing;
                     }
                 },
@@ -267,7 +325,16 @@ impl Session {
                     return Ending::Closing;
                 }
             };
-            match read(frame) {
+            let counted = counts(&frame);
+            let frame = read(frame);
+            if counted {
+                match self.admit(&frame).await {
+                    Admit::Yes => {}
+                    Admit::Refuse => continue,
+                    Admit::Close => return Ending::Closing,
+                }
+            }
+            match frame {
                 Frame::Msg(ClientMsg::Renew { user_sig }) => match self.renew(&user_sig) {
                     Ok(expires_in_secs) => {
                         warned = false;
@@ -280,8 +347,23 @@ impl Session {
                         ClientMsg::Invite { req, .. } => Some(req),
                         _ => None,
                     };
+                    if let (Some(req), Some(user)) = (req, &self.user) {
+                        if let Err(e) = self.state.limits.invite(user, Instant::now()) {
+                            info!(
+                                conn = self.conn,
+                                user, req, "invitation refused: rate limit"
+                            );
+                            self.error(ErrorCode::RateLimited, e.to_string(), Some(req))
+                                .await;
+                            continue;
+                        }
+                    }
                     if let Err(e) = self.state.hub.handle(self.conn, msg) {
                         debug!(conn = self.conn, %e, "request refused");
+                        if let (Some(_), Some(user)) = (req, &self.user) {
+                            // It rang no one: it does not count against the limit.
+                            self.state.limits.invite_refused(user, Instant::now());
+                        }
                         if e == HubError::NotLoggedIn {
                             // Replaced by a newer login: the writer is closing the socket.
                             continue;
@@ -321,6 +403,13 @@ impl Session {
             info!(conn = self.conn, user = %user_id, %e, "login refused");
             usersig_error(&e)
         })?;
+        self.state
+            .limits
+            .login(&user_id, Instant::now())
+            .map_err(|e| {
+                info!(conn = self.conn, user = %user_id, "login refused: rate limit");
+                (ErrorCode::RateLimited, e.to_string())
+            })?;
         let expires_at = expiry(info.time, info.expire, now);
         let ice_servers = (self.state.ice_servers)(&user_id);
         self.state
@@ -369,6 +458,35 @@ impl Session {
     async fn close(&self, code: u16, reason: &'static str) {
         let _ = self.outbox.send(Outgoing::Close { code, reason }).await;
     }
+
+    /// Counts a frame against the connection's message limit. One over the limit is dropped:
+    /// a message is answered `Error{RateLimited}` (with the `req` of an `Invite`) when the
+    /// outbox has room, a ping frame is not. After too many refusals in a row the connection
+    /// is told to close (1008 "rate limit").
+    async fn admit(&mut self, frame: &Frame) -> Admit {
+        let admit = self.limiter.admit(Instant::now());
+        if admit == Admit::Yes {
+            return admit;
+        }
+        let req = match frame {
+            Frame::Msg(ClientMsg::Invite { req, .. }) => Some(*req),
+            _ => None,
+        };
+        if matches!(frame, Frame::Msg(_) | Frame::Bad(_)) {
+            let message = self.state.limits.messages_limited().to_string();
+            let code = ErrorCode::RateLimited;
+            let msg = ServerMsg::Error { code, message, req };
+            // A flooding client may not read: never wait for room in its outbox.
+            let _ = self.outbox.try_send(Outgoing::Msg(msg));
+        }
+        if admit == Admit::Close {
+            info!(conn = self.conn, user = ?self.user, "too many messages over the rate limit: closing");
+            self.close(CLOSE_POLICY, "rate limit").await;
+        } else {
+            debug!(conn = self.conn, "message dropped: rate limit");
+        }
+        admit
+    }
 }
 
 /// How long before a UserSig expires the session is warned: five minutes, or half the lifetime
@@ -404,6 +522,15 @@ fn usersig_error(error: &UserSigError) -> (ErrorCode, String) {
         UserSigError::Malformed(_) | UserSigError::BadSignature => ErrorCode::BadUserSig,
     };
     (code, error.to_string())
+}
+
+/// Whether a frame counts against the message limit: data frames and pings do, pongs (the
+/// answers to the server's pings) and the end of the stream do not.
+fn counts(frame: &Option<Result<Message, axum::Error>>) -> bool {
+    matches!(
+        frame,
+        Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_)))
+    )
 }
 
 /// Turns what the socket gave into a protocol message, or says why it is not one.

@@ -535,3 +535,75 @@ async fn a_hangup_with_a_failure_ends_the_call_as_failed() {
         "{message}"
     );
 }
+
+/// A user who is not a party learns nothing about a call from its ID: every action on a real
+/// call (ringing, active or ended) is answered exactly as one on a made-up ID, and nothing
+/// reaches the parties.
+#[tokio::test]
+async fn a_stranger_can_not_tell_a_real_call_from_a_made_up_one() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut mallory = server.login("mallory").await;
+    let made_up = "0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d".to_string();
+
+    async fn answers(mallory: &mut Client, call_id: &str) -> Vec<String> {
+        let call_id = call_id.to_string();
+        let mut got = Vec::new();
+        for msg in [
+            ClientMsg::Accept {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Reject {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Cancel {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Hangup {
+                call_id: call_id.clone(),
+                failure: None,
+            },
+            ClientMsg::MediaConnected {
+                call_id: call_id.clone(),
+            },
+            ClientMsg::Signal {
+                call_id: call_id.clone(),
+                signal: offer(),
+            },
+        ] {
+            got.push(mallory.refused(msg, ErrorCode::NoSuchCall).await);
+        }
+        got
+    }
+
+    let expected = answers(&mut mallory, &made_up).await;
+    let call_id = alice.invite("bob").await;
+    bob.expect_invited("alice").await;
+    assert_eq!(answers(&mut mallory, &call_id).await, expected, "ringing");
+    bob.accept(&call_id).await;
+    assert_eq!(
+        alice.recv().await,
+        ServerMsg::Accepted {
+            call_id: call_id.clone()
+        }
+    );
+    assert_eq!(
+        bob.recv().await,
+        ServerMsg::Accepted {
+            call_id: call_id.clone()
+        }
+    );
+    assert_eq!(answers(&mut mallory, &call_id).await, expected, "active");
+    alice.expect_nothing_pending().await;
+    bob.expect_nothing_pending().await;
+    alice
+        .send(&ClientMsg::Hangup {
+            call_id: call_id.clone(),
+            failure: None,
+        })
+        .await;
+    alice.expect_ended(&call_id).await;
+    bob.expect_ended(&call_id).await;
+    assert_eq!(answers(&mut mallory, &call_id).await, expected, "ended");
+}

@@ -96,6 +96,8 @@ pub struct HubSettings {
     pub max_devices: u32,
     /// One device per user: a new login replaces the older one, which is told `KickedOut`.
     pub single_device: bool,
+    /// Clients must relay all media through TURN; sent in `LoggedIn`.
+    pub relay_only: bool,
 }
 
 impl Default for HubSettings {
@@ -105,6 +107,7 @@ impl Default for HubSettings {
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
             max_devices: DEFAULT_MAX_DEVICES,
             single_device: false,
+            relay_only: false,
         }
     }
 }
@@ -231,6 +234,7 @@ impl Hub {
             connect_timeout_secs: settings.connect_timeout_secs.max(1),
             max_devices: settings.max_devices.max(1),
             single_device: settings.single_device,
+            relay_only: settings.relay_only,
         };
         Arc::new_cyclic(|me| Hub {
             state: Mutex::default(),
@@ -330,6 +334,7 @@ impl Hub {
                 user_id: user.to_owned(),
                 ice_servers,
                 expires_in_secs,
+                relay_only: self.settings.relay_only,
             },
         );
         info!(user, conn, devices = older.len() + 1, "logged in");

@@ -58,6 +58,7 @@ fn join_with_capacity(hub: &Hub, user: &'static str, capacity: usize) -> Peer {
             user_id: user.into(),
             ice_servers: vec![],
             expires_in_secs: 3600,
+            relay_only: false,
         }
     );
     peer

@@ -99,7 +99,8 @@ impl TestServer {
                 user_id,
                 ice_servers,
                 expires_in_secs,
-            } if user_id == user && ice_servers.is_empty() => {
+                relay_only,
+            } if user_id == user && ice_servers.is_empty() && !relay_only => {
                 // The test UserSigs last an hour.
                 assert!(
                     (3590..=3600).contains(&expires_in_secs),

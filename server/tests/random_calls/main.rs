@@ -67,6 +67,13 @@ async fn random_users_making_random_calls_leave_every_call_with_exactly_one_outc
     let server = TestServer::start_with(|c| {
         c.ring_timeout_secs = 2;
         c.connect_timeout_secs = 2;
+        // A simulated user places dozens of calls and reconnects up to a dozen times in a few
+        // seconds, far beyond any person (and the default invitation and login limits). The
+        // message limit stays at its default: every device's bursts must fit in it.
+        c.invite_rate = 1_000_000;
+        c.invite_burst = 1_000_000;
+        c.login_rate = 1_000_000;
+        c.login_burst = 1_000_000;
     })
     .await;
     let hub = server.state.hub().clone();
@@ -227,6 +234,7 @@ fn the_checker_catches_broken_rules() {
             user_id: user.into(),
             ice_servers: vec![],
             expires_in_secs: 3600,
+            relay_only: false,
         };
         for msg in std::iter::once(logged_in).chain(received) {
             log.record(msg);
