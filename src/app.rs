@@ -4,16 +4,20 @@
 //! Navigation follows state and nothing else: pages never navigate. Logging in, a call being
 //! accepted or ending, a lost session: each changes [`AppState`], and the [`Director`] moves
 //! the user to the route [`redirect`] names. The incoming-call dialog sits above every page.
+//! At start-up the root replays the tab's saved login and asks the server how to log in
+//! (`/api/config`, for the login page).
 
+use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use crate::api;
 use crate::calling::Calling;
 use crate::components::{header, IncomingDialog};
 use crate::hooks::{use_app_state, AppContext};
 use crate::route::{redirect, switch, Route};
 use crate::session_store;
-use crate::state::AppState;
+use crate::state::{Action, AppState};
 use crate::style::global_style;
 
 #[function_component]
@@ -25,10 +29,17 @@ pub fn App() -> Html {
     let calling = use_state(|| Calling::new(state.dispatcher()));
     {
         let (calling, saved) = ((*calling).clone(), (*saved).clone());
+        let dispatch = state.dispatcher();
         use_effect_with((), move |_| {
             if let Some(saved) = saved {
                 calling.login(saved);
             }
+            // How to log in, for the login page; when this fails, logging in asks again.
+            spawn_local(async move {
+                if let Ok(config) = api::fetch_config().await {
+                    dispatch.dispatch(Action::Configured(config));
+                }
+            });
         });
     }
 

@@ -2,11 +2,11 @@
 //!
 //! [`Calling`] owns the app's one [`WebCall`] and its event subscription, and is shared with
 //! every component through a context. The `WebCall` is created at the first login, because the
-//! application ID it needs comes with the UserSig from `/api/usersig` (or from the session saved
-//! for this tab); it is kept for later logins to the same application. Client events become
-//! [`Action::Event`]s; the user's requests go through the methods here, which call the client
-//! and record what they did. Dropping the last `Calling` (when the app unmounts) drops the
-//! subscription and the client.
+//! application ID it needs comes with the UserSig (or from the session saved for this tab); it
+//! is kept for later logins to the same application. Client events become [`Action::Event`]s;
+//! the user's requests go through the methods here, which call the client and record what
+//! they did. Dropping the last `Calling` (when the app unmounts) drops the subscription and the
+//! client.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -14,7 +14,7 @@ use std::rc::{Rc, Weak};
 use webcall_client::{CallEvent, CallType, ClientError, Subscription, WebCall, WebCallOptions};
 use yew::UseReducerDispatcher;
 
-use crate::api;
+use crate::api::{self, UserSigSource};
 use crate::session_store::{self, SavedSession};
 use crate::state::{Action, AppState};
 use crate::strings::t;
@@ -189,7 +189,7 @@ fn on_event(inner: &Weak<Inner>, event: &CallEvent) {
             session_store::clear();
             inner.watched.borrow_mut().take();
         }
-        CallEvent::SessionExpiring { .. } => renew(&inner),
+        CallEvent::SessionExpiring { expires_in_secs } => renew(&inner, *expires_in_secs),
         _ => {}
     }
     let snapshot = inner
@@ -203,18 +203,31 @@ fn on_event(inner: &Weak<Inner>, event: &CallEvent) {
         .dispatch(Action::Event(event.clone(), snapshot));
 }
 
-/// Fetches a fresh UserSig for the logged-in user and renews the session with it, keeping the
-/// tab's saved login in step. When that fails the server ends the session at expiry, which the
-/// login page then explains.
-fn renew(inner: &Inner) {
+/// Renews the session that expires in `expires_in_secs`: fetches a fresh UserSig for the
+/// logged-in user from where logins get theirs (`/api/config` says where: asked again, so that
+/// a long session follows the deployment), renews the session with it and keeps the tab's
+/// saved login in step. A pasted UserSig has nowhere to come from: the state is told
+/// ([`Action::CannotRenew`]), and `/call` asks the user to log in again. When the renewal fails
+/// the server ends the session at expiry, which the login page then explains.
+fn renew(inner: &Inner, expires_in_secs: u64) {
     let Some(webcall) = inner.client.borrow().as_ref().map(|c| c.webcall.clone()) else {
         return;
     };
     let Some(user_id) = webcall.user_id() else {
         return;
     };
+    let dispatch = inner.dispatch.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let Ok(fresh) = api::fetch_user_sig(&user_id).await else {
+        let Ok(config) = api::fetch_config().await else {
+            return;
+        };
+        dispatch.dispatch(Action::Configured(config.clone()));
+        let source = config.source();
+        if source == UserSigSource::Pasted {
+            dispatch.dispatch(Action::CannotRenew { expires_in_secs });
+            return;
+        }
+        let Ok(fresh) = api::fetch_user_sig(source, &user_id, config.sdk_app_id).await else {
             return;
         };
         if webcall.renew(&fresh.user_sig).is_ok() {

@@ -102,6 +102,7 @@ mod tests {
                 since_ms: None,
                 connected: false,
                 muted: false,
+                verification_code: None,
             },
         );
         assert_eq!(redirect(&in_call, Route::Call), Some(Route::InCall));

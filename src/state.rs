@@ -6,7 +6,9 @@
 //! [`CallState`] taken right after it; the call view is reconciled with that snapshot, so a call
 //! the client dropped (a microphone error, say, which is reported as a bare `Error`) never
 //! lingers on screen. The events themselves supply the notices that say why a call ended. The
-//! state also keeps the presence of the user IDs `/call` watches ([`Action::Watched`]).
+//! state also keeps the presence of the user IDs `/call` watches ([`Action::Watched`]), how this
+//! deployment logs in ([`Action::Configured`]), and whether the session is about to end without
+//! a way to renew it ([`Action::CannotRenew`]).
 //!
 //! The state holds data, never display text: [`crate::strings`] turns it into words.
 
@@ -15,6 +17,8 @@ use std::rc::Rc;
 
 use webcall_client::{CallEvent, CallState, NoRespReason};
 use yew::Reducible;
+
+use crate::api::LoginConfig;
 
 /// Who is logged in.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +58,8 @@ pub enum CallView {
         connected: bool,
         /// Whether the user's microphone is muted.
         muted: bool,
+        /// The call's verification code (`"123 456"`), once the audio has connected.
+        verification_code: Option<String>,
     },
     /// The user is in a call with `peer` on another device: no call can be placed here.
     Elsewhere {
@@ -102,6 +108,35 @@ pub enum LoginError {
     TooManyDevices,
     /// The connection to the server was lost.
     Disconnected(String),
+    /// The server refused the UserSig: its validity is over (code [`USERSIG_EXPIRED`]).
+    UserSigExpired,
+    /// The server refused the UserSig: malformed, changed, or signed with another key (code
+    /// [`USERSIG_INVALID`]).
+    UserSigInvalid,
+    /// The server refused the UserSig: it was issued for another user ID (code
+    /// [`USERSIG_WRONG_USER`]).
+    UserSigWrongUser,
+    /// The server refused the UserSig: it is for another application (code
+    /// [`USERSIG_WRONG_APP`]).
+    UserSigWrongApp,
+    /// The session's UserSig expired without a renewal and the server ended the session (code
+    /// [`SESSION_EXPIRED`]).
+    SessionExpired,
+}
+
+impl LoginError {
+    /// Why the server refused a login, from the code and message of its [`CallEvent::Error`].
+    fn refused(code: i32, message: String) -> Self {
+        match code {
+            TOO_MANY_DEVICES => LoginError::TooManyDevices,
+            USERSIG_EXPIRED => LoginError::UserSigExpired,
+            USERSIG_INVALID => LoginError::UserSigInvalid,
+            USERSIG_WRONG_USER => LoginError::UserSigWrongUser,
+            USERSIG_WRONG_APP => LoginError::UserSigWrongApp,
+            SESSION_EXPIRED => LoginError::SessionExpired,
+            _ => LoginError::Message(message),
+        }
+    }
 }
 
 /// Everything the pages render from.
@@ -113,11 +148,29 @@ pub struct AppState {
     pub login_error: Option<LoginError>,
     /// The user IDs whose presence is watched, each with whether it is online once known.
     pub presence: BTreeMap<String, Option<bool>>,
+    /// How this deployment logs in, once `/api/config` has said.
+    pub login_config: Option<LoginConfig>,
+    /// The session ends in this many seconds (as of the server's warning) and this app cannot
+    /// renew it, because its UserSig was pasted: `/call` says so.
+    pub expiry_warning_secs: Option<u64>,
 }
 
 /// The code of the [`CallEvent::Error`] that refuses a login because the user is logged in on
 /// too many devices.
 pub const TOO_MANY_DEVICES: i32 = 60040;
+/// The [`CallEvent::Error`] code of a login refused because its UserSig has expired.
+pub const USERSIG_EXPIRED: i32 = 70001;
+/// The [`CallEvent::Error`] code of a session that ended because its UserSig expired without
+/// a renewal; `LoggedOut` follows.
+pub const SESSION_EXPIRED: i32 = 70002;
+/// The [`CallEvent::Error`] code of a login refused because its UserSig is malformed, was
+/// changed, or was signed with another key.
+pub const USERSIG_INVALID: i32 = 70003;
+/// The [`CallEvent::Error`] code of a login refused because its UserSig is for another user ID.
+pub const USERSIG_WRONG_USER: i32 = 70013;
+/// The [`CallEvent::Error`] code of a login refused because its UserSig (or the login) is for
+/// another SDKAppID.
+pub const USERSIG_WRONG_APP: i32 = 70014;
 
 /// What can happen to the state.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +193,11 @@ pub enum Action {
     /// The presence of these user IDs (and no others) is watched now, each with what the
     /// calling service knows of it already.
     Watched(Vec<(String, Option<bool>)>),
+    /// `/api/config` said how this deployment logs in.
+    Configured(LoginConfig),
+    /// The session is about to expire (in `expires_in_secs`, as the server warned) and cannot
+    /// be renewed: its UserSig was pasted, and there is nowhere to fetch a fresh one.
+    CannotRenew { expires_in_secs: u64 },
 }
 
 impl AppState {
@@ -157,6 +215,8 @@ impl AppState {
             notice: None,
             login_error: None,
             presence: BTreeMap::new(),
+            login_config: None,
+            expiry_warning_secs: None,
         }
     }
 
@@ -185,6 +245,7 @@ impl AppState {
                 self.login_error = None;
                 self.notice = None;
                 self.presence.clear();
+                self.expiry_warning_secs = None;
             }
             CallEvent::LoggedOut { reason } => {
                 if let (Session::LoggedIn { .. }, None, Some(reason)) =
@@ -195,17 +256,21 @@ impl AppState {
                 self.session = Session::LoggedOut;
                 self.notice = None;
                 self.presence.clear();
+                self.expiry_warning_secs = None;
             }
             CallEvent::KickedOut => self.login_error = Some(LoginError::KickedOut),
-            // The call state says all there is to these.
+            // However it came about, a renewal lifts the warning.
+            CallEvent::SessionRenewed { .. } => self.expiry_warning_secs = None,
+            // The call state says all there is to these; the calling bridge renews the session
+            // or says it cannot ([`Action::CannotRenew`]).
             CallEvent::Invited { .. }
             | CallEvent::SessionExpiring { .. }
-            | CallEvent::SessionRenewed { .. }
             | CallEvent::Ringing { .. }
             | CallEvent::UserEnter { .. }
             | CallEvent::UserLeave { .. }
             | CallEvent::InCallElsewhere { .. }
-            | CallEvent::InCallElsewhereEnded { .. } => {}
+            | CallEvent::InCallElsewhereEnded { .. }
+            | CallEvent::VerificationCode { .. } => {}
             CallEvent::UserAccept { .. } => self.notice = None,
             CallEvent::Reject { user_id } => self.notice = Some(Notice::Rejected(user_id)),
             CallEvent::LineBusy { user_id } => self.notice = Some(Notice::Busy(user_id)),
@@ -249,12 +314,9 @@ impl AppState {
                 })
             }
             CallEvent::Error { code, message } => {
-                if self.logging_in() {
-                    self.login_error = Some(if code == TOO_MANY_DEVICES {
-                        LoginError::TooManyDevices
-                    } else {
-                        LoginError::Message(message)
-                    });
+                if self.logging_in() || code == SESSION_EXPIRED {
+                    // An expired session is logged out right after: the login page says why.
+                    self.login_error = Some(LoginError::refused(code, message));
                 } else {
                     self.notice = Some(Notice::Error(message));
                 }
@@ -284,6 +346,7 @@ impl AppState {
                     since_ms: None,
                     connected: false,
                     muted,
+                    verification_code: None,
                 }
             }
             CallState::InCall {
@@ -291,12 +354,14 @@ impl AppState {
                 since_ms,
                 connected,
                 muted,
+                verification_code,
                 ..
             } => CallView::InCall {
                 peer,
                 since_ms: Some(since_ms as f64),
                 connected,
                 muted,
+                verification_code,
             },
             CallState::Elsewhere { peer, .. } => CallView::Elsewhere { peer },
         };
@@ -360,6 +425,13 @@ impl Reducible for AppState {
                         (id, known)
                     })
                     .collect();
+            }
+            Action::Configured(config) => state.login_config = Some(config),
+            Action::CannotRenew { expires_in_secs } => {
+                // A warning that crossed a logout is no news.
+                if state.user_id().is_some() {
+                    state.expiry_warning_secs = Some(expires_in_secs);
+                }
             }
         }
         if state == *self {
@@ -446,6 +518,7 @@ mod tests {
             since_ms: 1000,
             connected: false,
             muted: false,
+            verification_code: None,
         }
     }
 
@@ -456,8 +529,8 @@ mod tests {
             [
                 Action::Event(
                     CallEvent::Error {
-                        code: 70001,
-                        message: "UserSig has expired".into(),
+                        code: 60039,
+                        message: "internal error".into(),
                     },
                     CallState::Idle,
                 ),
@@ -472,7 +545,7 @@ mod tests {
         assert_eq!(state.session, Session::LoggedOut);
         assert_eq!(
             state.login_error,
-            Some(LoginError::Message("UserSig has expired".into()))
+            Some(LoginError::Message("internal error".into()))
         );
     }
 
@@ -525,7 +598,8 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: None,
                 connected: false,
-                muted: false
+                muted: false,
+                verification_code: None
             }
         );
         let state = reduce(
@@ -828,7 +902,8 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: None,
                 connected: false,
-                muted: true
+                muted: true,
+                verification_code: None
             }
         );
         // A call still ringing is ringing, whatever the view was.
@@ -939,6 +1014,192 @@ mod tests {
         assert_eq!(state.login_error, Some(LoginError::TooManyDevices));
     }
 
+    /// A login the server refuses with `code`, as the client reports it.
+    fn refused_login(code: i32) -> AppState {
+        reduce(
+            AppState::new(None),
+            [
+                Action::LoggingIn {
+                    user_id: "alice".into(),
+                    restoring: false,
+                },
+                Action::Event(
+                    CallEvent::Error {
+                        code,
+                        message: "refused".into(),
+                    },
+                    CallState::Idle,
+                ),
+                Action::Event(
+                    CallEvent::LoggedOut {
+                        reason: Some("login failed".into()),
+                    },
+                    CallState::Idle,
+                ),
+            ],
+        )
+    }
+
+    #[test]
+    fn refused_usersigs_say_why() {
+        for (code, error) in [
+            (USERSIG_EXPIRED, LoginError::UserSigExpired),
+            (USERSIG_INVALID, LoginError::UserSigInvalid),
+            (USERSIG_WRONG_USER, LoginError::UserSigWrongUser),
+            (USERSIG_WRONG_APP, LoginError::UserSigWrongApp),
+        ] {
+            let state = refused_login(code);
+            assert_eq!(state.session, Session::LoggedOut, "code {code}");
+            assert_eq!(state.login_error, Some(error), "code {code}");
+        }
+        // A restored login refused the same way says the same.
+        let state = reduce(
+            AppState::new(Some("alice".into())),
+            [Action::Event(
+                CallEvent::Error {
+                    code: USERSIG_EXPIRED,
+                    message: "UserSig has expired".into(),
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.login_error, Some(LoginError::UserSigExpired));
+    }
+
+    #[test]
+    fn an_expired_session_logs_out_saying_so() {
+        let state = reduce(
+            logged_in("alice"),
+            [
+                Action::Dialed(dialing("bob", Some(1))),
+                Action::Event(
+                    CallEvent::Error {
+                        code: SESSION_EXPIRED,
+                        message: "the session expired".into(),
+                    },
+                    CallState::Idle,
+                ),
+                Action::Event(
+                    CallEvent::LoggedOut {
+                        reason: Some("the session expired; log in again".into()),
+                    },
+                    CallState::Idle,
+                ),
+            ],
+        );
+        assert_eq!(state.session, Session::LoggedOut);
+        assert_eq!(state.call, CallView::Idle);
+        assert_eq!(state.login_error, Some(LoginError::SessionExpired));
+        // Logging in again starts afresh.
+        let state = reduce(
+            state,
+            [Action::LoggingIn {
+                user_id: "alice".into(),
+                restoring: false,
+            }],
+        );
+        assert_eq!(state.login_error, None);
+    }
+
+    #[test]
+    fn the_login_config_is_kept() {
+        let config = LoginConfig {
+            strict: true,
+            usersig_url: None,
+            sdk_app_id: 1_400_000_000,
+        };
+        let state = reduce(AppState::new(None), [Action::Configured(config.clone())]);
+        assert_eq!(state.login_config, Some(config.clone()));
+        // A login and a logout leave it.
+        let state = reduce(
+            state,
+            [
+                Action::Event(
+                    CallEvent::LoggedIn {
+                        user_id: "alice".into(),
+                    },
+                    CallState::Idle,
+                ),
+                Action::Event(CallEvent::LoggedOut { reason: None }, CallState::Idle),
+            ],
+        );
+        assert_eq!(state.login_config, Some(config));
+    }
+
+    #[test]
+    fn a_session_that_cannot_be_renewed_warns_until_it_ends() {
+        let warned = reduce(
+            logged_in("alice"),
+            [
+                Action::Event(
+                    CallEvent::SessionExpiring {
+                        expires_in_secs: 300,
+                    },
+                    CallState::Idle,
+                ),
+                Action::CannotRenew {
+                    expires_in_secs: 300,
+                },
+            ],
+        );
+        assert_eq!(warned.expiry_warning_secs, Some(300));
+        // A call and its end leave it.
+        let state = reduce(
+            warned.clone(),
+            [
+                Action::Dialed(dialing("bob", None)),
+                Action::LeftCall(dialing("bob", None)),
+            ],
+        );
+        assert_eq!(state.expiry_warning_secs, Some(300));
+        // The logout at expiry ends it.
+        let state = reduce(
+            warned.clone(),
+            [Action::Event(
+                CallEvent::LoggedOut {
+                    reason: Some("the session expired; log in again".into()),
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.expiry_warning_secs, None);
+        // So does a renewal, however it came about.
+        let state = reduce(
+            warned,
+            [Action::Event(
+                CallEvent::SessionRenewed {
+                    expires_in_secs: 86_400,
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.expiry_warning_secs, None);
+        // A warning that arrives after a logout is dropped.
+        let state = reduce(
+            AppState::new(None),
+            [Action::CannotRenew {
+                expires_in_secs: 300,
+            }],
+        );
+        assert_eq!(state.expiry_warning_secs, None);
+    }
+
+    #[test]
+    fn renewals_need_no_warning() {
+        // A renewable session (the bridge renews it) shows nothing.
+        let state = reduce(
+            logged_in("alice"),
+            [Action::Event(
+                CallEvent::SessionExpiring {
+                    expires_in_secs: 300,
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.expiry_warning_secs, None);
+        assert_eq!(state.notice, None);
+    }
+
     #[test]
     fn calling_the_caller_of_a_ringing_call_connects_to_it() {
         // Glare here: the client accepted bob's call instead of placing one.
@@ -949,10 +1210,70 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: None,
                 connected: false,
-                muted: false
+                muted: false,
+                verification_code: None
             }
         );
         assert_eq!(state.notice, None);
+    }
+
+    #[test]
+    fn the_verification_code_shows_once_the_client_has_it() {
+        let with_code = |code: Option<&str>| CallState::InCall {
+            peer: "bob".into(),
+            call_id: "c1".into(),
+            since_ms: 1000,
+            connected: true,
+            muted: false,
+            verification_code: code.map(Into::into),
+        };
+        let code_of = |state: &AppState| match &state.call {
+            CallView::InCall {
+                verification_code, ..
+            } => verification_code.clone(),
+            other => panic!("not in a call: {other:?}"),
+        };
+        let state = reduce(
+            rung_by_bob(),
+            [
+                Action::Accepted(connecting("bob")),
+                Action::Event(
+                    CallEvent::UserEnter {
+                        user_id: "bob".into(),
+                    },
+                    with_code(None),
+                ),
+            ],
+        );
+        assert_eq!(code_of(&state), None);
+        let state = reduce(
+            state,
+            [Action::Event(
+                CallEvent::VerificationCode {
+                    call_id: "c1".into(),
+                    code: "123 456".into(),
+                },
+                with_code(Some("123 456")),
+            )],
+        );
+        assert_eq!(code_of(&state).as_deref(), Some("123 456"));
+        // Muting keeps it; the next event's snapshot still carries it.
+        let state = reduce(state, [Action::Muted(true)]);
+        assert_eq!(code_of(&state).as_deref(), Some("123 456"));
+        // It goes with the call.
+        let state = reduce(
+            state,
+            [Action::Event(
+                CallEvent::CallEnd {
+                    call_id: "c1".into(),
+                    duration_secs: 5,
+                    ended_by: Some("bob".into()),
+                    failure: None,
+                },
+                CallState::Idle,
+            )],
+        );
+        assert_eq!(state.call, CallView::Idle);
     }
 
     #[test]
@@ -976,7 +1297,8 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: Some(1000.0),
                 connected: false,
-                muted: false
+                muted: false,
+                verification_code: None
             }
         );
     }

@@ -5,13 +5,14 @@
 //! carry a value are plain `fn` pointers so that each language can order its words freely.
 //!
 //! Messages that the calling service or the server send in [`CallEvent::Error`] are shown as
-//! they come.
+//! they come, except the refusals the login page explains in its own words (too many devices,
+//! the UserSig refusals and the expired session: [`LoginError`]).
 //!
 //! [`CallEvent::Error`]: webcall_client::CallEvent::Error
 
 use webcall_client::{validate_user_id, ClientError};
 
-use crate::api::ApiError;
+use crate::api::{ApiError, UserSigError};
 use crate::state::{LoginError, Notice};
 
 /// One language's texts.
@@ -31,9 +32,25 @@ pub struct Strings {
     pub kicked_out: &'static str,
     pub too_many_devices: &'static str,
     pub disconnected: fn(&str) -> String,
+    /// The field for a UserSig issued elsewhere (strict mode without a UserSig URL).
+    pub user_sig_label: &'static str,
+    pub user_sig_hint: &'static str,
+    pub user_sig_empty: &'static str,
+    /// The customer backend (its origin) gave no UserSig, and why (one of the `backend_*`).
+    pub user_sig_from_failed: fn(&str, &str) -> String,
+    pub backend_unreachable: &'static str,
+    pub backend_refused: fn(u16) -> String,
+    pub backend_bad_answer: &'static str,
+    pub user_sig_expired: &'static str,
+    pub user_sig_invalid: &'static str,
+    pub user_sig_wrong_user: &'static str,
+    pub user_sig_wrong_app: &'static str,
+    pub session_expired: &'static str,
 
     // ----- /call ----------------------------------------------------------------------------
     pub logged_in_as: fn(&str) -> String,
+    /// The session of a pasted UserSig ends in this many minutes and cannot be renewed.
+    pub session_expiring: fn(u64) -> String,
     pub log_out: &'static str,
     pub callee_label: &'static str,
     pub call: &'static str,
@@ -80,6 +97,9 @@ pub struct Strings {
     pub mute: &'static str,
     pub unmute: &'static str,
     pub hang_up: &'static str,
+    /// Precedes the call's verification code (which the page shows in its own element).
+    pub verification_code: &'static str,
+    pub verification_hint: &'static str,
 }
 
 /// English.
@@ -98,8 +118,26 @@ pub const EN: Strings = Strings {
     too_many_devices:
         "You are logged in on too many devices (at most 5). Log out on one of them first.",
     disconnected: |reason| format!("Logged out: {reason}"),
+    user_sig_label: "UserSig",
+    user_sig_hint: "Paste the UserSig issued for this user ID.",
+    user_sig_empty: "Paste a UserSig",
+    user_sig_from_failed: |origin, why| format!("Could not get a UserSig from {origin}: {why}"),
+    backend_unreachable: "no answer (it is unreachable, or its CORS rules do not allow this page)",
+    backend_refused: |status| format!("it answered HTTP {status}"),
+    backend_bad_answer: "its answer is not JSON with a user_sig",
+    user_sig_expired: "This UserSig has expired. Get a new one.",
+    user_sig_invalid: "This UserSig is not valid (it was changed or signed with another key).",
+    user_sig_wrong_user: "This UserSig belongs to another user ID.",
+    user_sig_wrong_app: "This UserSig is for another application (SDKAppID).",
+    session_expired: "Your session expired. Log in again.",
 
     logged_in_as: |id| format!("Logged in as {id}"),
+    session_expiring: |minutes| {
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        format!(
+            "Your session expires in {minutes} {unit}. Log out and in again with a new UserSig."
+        )
+    },
     log_out: "Log out",
     callee_label: "Callee user ID",
     call: "Call",
@@ -143,6 +181,9 @@ pub const EN: Strings = Strings {
     mute: "Mute",
     unmute: "Unmute",
     hang_up: "Hang up",
+    verification_code: "Verification code:",
+    verification_hint:
+        "Compare it with the other person: if the codes differ, someone may be listening in.",
 };
 
 /// The texts of the user's language. English only for now.
@@ -184,6 +225,21 @@ impl Strings {
         }
     }
 
+    /// Why no UserSig could be fetched: from this server, or from the customer backend.
+    pub fn user_sig_error(&self, error: &UserSigError) -> String {
+        match error {
+            UserSigError::Server(error) => self.api_error(error),
+            UserSigError::Backend { origin, error } => {
+                let why = match error {
+                    ApiError::Unreachable => self.backend_unreachable.to_owned(),
+                    ApiError::Status(status) => (self.backend_refused)(*status),
+                    ApiError::BadAnswer => self.backend_bad_answer.to_owned(),
+                };
+                (self.user_sig_from_failed)(origin, &why)
+            }
+        }
+    }
+
     /// Why the user is on the login page.
     pub fn login_error(&self, error: &LoginError) -> String {
         match error {
@@ -191,7 +247,18 @@ impl Strings {
             LoginError::KickedOut => self.kicked_out.to_owned(),
             LoginError::TooManyDevices => self.too_many_devices.to_owned(),
             LoginError::Disconnected(reason) => (self.disconnected)(reason),
+            LoginError::UserSigExpired => self.user_sig_expired.to_owned(),
+            LoginError::UserSigInvalid => self.user_sig_invalid.to_owned(),
+            LoginError::UserSigWrongUser => self.user_sig_wrong_user.to_owned(),
+            LoginError::UserSigWrongApp => self.user_sig_wrong_app.to_owned(),
+            LoginError::SessionExpired => self.session_expired.to_owned(),
         }
+    }
+
+    /// The warning on `/call` that the session ends in `secs` and cannot be renewed, in whole
+    /// minutes (rounded up, at least one).
+    pub fn expiry_warning(&self, secs: u64) -> String {
+        (self.session_expiring)(secs.div_ceil(60).max(1))
     }
 
     /// The notice on `/call`: why the last call ended, or what went wrong.
@@ -343,6 +410,79 @@ mod tests {
         assert_eq!(
             t.login_error(&LoginError::Message("UserSig has expired".into())),
             "UserSig has expired"
+        );
+    }
+
+    #[test]
+    fn usersig_texts_read_as_specified() {
+        let t = t();
+        assert_eq!(
+            t.login_error(&LoginError::UserSigExpired),
+            "This UserSig has expired. Get a new one."
+        );
+        assert_eq!(
+            t.login_error(&LoginError::UserSigInvalid),
+            "This UserSig is not valid (it was changed or signed with another key)."
+        );
+        assert_eq!(
+            t.login_error(&LoginError::UserSigWrongUser),
+            "This UserSig belongs to another user ID."
+        );
+        assert_eq!(
+            t.login_error(&LoginError::UserSigWrongApp),
+            "This UserSig is for another application (SDKAppID)."
+        );
+        assert_eq!(
+            t.login_error(&LoginError::SessionExpired),
+            "Your session expired. Log in again."
+        );
+        assert_eq!(
+            t.expiry_warning(300),
+            "Your session expires in 5 minutes. Log out and in again with a new UserSig."
+        );
+        assert_eq!(
+            t.expiry_warning(299),
+            "Your session expires in 5 minutes. Log out and in again with a new UserSig."
+        );
+        assert_eq!(
+            t.expiry_warning(45),
+            "Your session expires in 1 minute. Log out and in again with a new UserSig."
+        );
+        assert_eq!(
+            t.expiry_warning(0),
+            "Your session expires in 1 minute. Log out and in again with a new UserSig."
+        );
+    }
+
+    #[test]
+    fn usersig_fetch_failures_name_where_they_came_from() {
+        let t = t();
+        let backend = |error| UserSigError::Backend {
+            origin: "https://backend.example.com".into(),
+            error,
+        };
+        assert_eq!(
+            t.user_sig_error(&backend(ApiError::Status(403))),
+            "Could not get a UserSig from https://backend.example.com: it answered HTTP 403"
+        );
+        assert_eq!(
+            t.user_sig_error(&backend(ApiError::Unreachable)),
+            "Could not get a UserSig from https://backend.example.com: no answer (it is \
+             unreachable, or its CORS rules do not allow this page)"
+        );
+        assert_eq!(
+            t.user_sig_error(&backend(ApiError::BadAnswer)),
+            "Could not get a UserSig from https://backend.example.com: its answer is not JSON \
+             with a user_sig"
+        );
+        // The development endpoint is this server's.
+        assert_eq!(
+            t.user_sig_error(&UserSigError::Server(ApiError::Unreachable)),
+            "Could not reach the server"
+        );
+        assert_eq!(
+            t.user_sig_error(&UserSigError::Server(ApiError::Status(500))),
+            "The server refused the login (HTTP 500)"
         );
     }
 }

@@ -37,13 +37,19 @@ pub fn global_style() -> Html {
                 font: inherit; padding: 0.5rem 0.75rem; min-width: 0; flex: 1;
                 border: 1px solid #8792a2; border-radius: 0.5rem; color: inherit;
             }
+            textarea {
+                display: block; width: 100%; font: 0.875rem/1.4 ui-monospace, monospace;
+                padding: 0.5rem 0.75rem; border: 1px solid #8792a2; border-radius: 0.5rem;
+                color: inherit; resize: vertical; word-break: break-all;
+            }
+            label.next { margin-top: 1rem; }
             button {
                 font: inherit; min-height: 2.5rem; padding: 0.4rem 1rem; cursor: pointer;
                 border: 1px solid #8792a2; border-radius: 0.5rem; background: #fff; color: var(--fg);
             }
             button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
             button.danger { background: var(--danger); border-color: var(--danger); color: #fff; }
-            button:disabled, input:disabled { opacity: 0.6; cursor: default; }
+            button:disabled, input:disabled, textarea:disabled { opacity: 0.6; cursor: default; }
             :focus-visible { outline: 3px solid #e8a100; outline-offset: 2px; }
             .row { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; }
             .spread { justify-content: space-between; margin-bottom: 1rem; }
@@ -67,6 +73,9 @@ pub fn global_style() -> Html {
                 font-size: 2.5rem; text-align: center; font-variant-numeric: tabular-nums;
             }
             .center { text-align: center; }
+            .verify { min-height: 5rem; }
+            .code { color: var(--fg); font-variant-numeric: tabular-nums; letter-spacing: 0.05em; }
+            .hint { font-size: 0.875rem; }
             .actions { display: flex; gap: 0.5rem; margin-top: 1rem; }
             .actions button { flex: 1; }
             .backdrop {

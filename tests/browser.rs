@@ -7,8 +7,14 @@
 
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "browser/relay.rs"]
+mod relay;
+#[path = "browser/strict.rs"]
+mod strict;
 #[path = "browser/user.rs"]
 mod user;
+#[path = "browser/verification.rs"]
+mod verification;
 
 use std::time::{Duration, Instant};
 

@@ -83,3 +83,107 @@ impl ClientError {
         }
     }
 }
+
+/// A STUN or TURN server failed for a call's peer connection (the browser's
+/// `icecandidateerror` event): the server could not be reached, or it refused the request,
+/// typically a TURN server refusing the credentials (401). Reported once per call as
+/// [`CallEvent::Error`](crate::CallEvent::Error) with code [`IceServerError::CODE`].
+///
+/// One failure need not end the call: other servers, or direct paths, may still connect it.
+/// A call that may only be relayed (the server's `--relay-only`) fails at once when no TURN
+/// server is left.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct IceServerError {
+    /// The server's URL as the browser reports it, e.g.
+    /// `turn:turn.example.com:3478?transport=udp`.
+    pub url: String,
+    /// The STUN error code (RFC 5389, 8656): 300 to 699 when the server answered with an error
+    /// (401: the credentials were refused), 701 when it could not be reached at all.
+    pub code: u16,
+    /// The browser's text for the error (`errorText`), e.g. "Unauthorized".
+    pub text: String,
+}
+
+impl IceServerError {
+    /// The [`CallEvent::Error`](crate::CallEvent::Error) code of an ICE server failure.
+    pub const CODE: i32 = 60050;
+
+    /// TRTCCalling-style error code: [`IceServerError::CODE`].
+    pub fn code(&self) -> i32 {
+        Self::CODE
+    }
+
+    /// Whether the failed server is a TURN server (`turn:` or `turns:` URL).
+    pub fn is_turn(&self) -> bool {
+        let url = self.url.trim_start().to_ascii_lowercase();
+        url.starts_with("turn:") || url.starts_with("turns:")
+    }
+
+    /// Whether the server answered with an error (codes 300 to 699), rather than not being
+    /// reached. An answer is the same from every network interface of this device; a server
+    /// that cannot be reached from one interface may be from another.
+    pub fn is_refusal(&self) -> bool {
+        (300..700).contains(&self.code)
+    }
+
+    fn describe(&self) -> String {
+        let kind = if self.is_turn() { "TURN" } else { "STUN" };
+        let text = self.text.trim().trim_end_matches('.');
+        let detail = if text.is_empty() {
+            self.code.to_string()
+        } else {
+            format!("{} {text}", self.code)
+        };
+        let what = match self.code {
+            401 => "refused the credentials",
+            300..=699 => "refused the request",
+            _ => "could not be reached",
+        };
+        format!("the {kind} server {} {what} ({detail})", self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ice_error(url: &str, code: u16, text: &str) -> IceServerError {
+        IceServerError {
+            url: url.into(),
+            code,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn ice_server_errors_say_what_failed() {
+        let refused = ice_error("turn:127.0.0.1:3478?transport=udp", 401, "Unauthorized");
+        assert_eq!(
+            refused.to_string(),
+            "the TURN server turn:127.0.0.1:3478?transport=udp refused the credentials \
+             (401 Unauthorized)"
+        );
+        assert!(refused.is_turn() && refused.is_refusal());
+        assert_eq!(refused.code(), 60050);
+
+        let unreachable = ice_error(
+            "turns:turn.example.com:5349?transport=tcp",
+            701,
+            "TURN allocate request timed out.",
+        );
+        assert_eq!(
+            unreachable.to_string(),
+            "the TURN server turns:turn.example.com:5349?transport=tcp could not be reached \
+             (701 TURN allocate request timed out)"
+        );
+        assert!(unreachable.is_turn() && !unreachable.is_refusal());
+
+        let stun = ice_error("stun:stun.example.com:3478", 403, "");
+        assert_eq!(
+            stun.to_string(),
+            "the STUN server stun:stun.example.com:3478 refused the request (403)"
+        );
+        assert!(!stun.is_turn());
+    }
+}

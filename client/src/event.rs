@@ -18,7 +18,8 @@ pub enum NoRespReason {
 
 /// An event from the calling service. The variants carry TRTCCalling's names
 /// (`TRTCCalling.EVENT.*`) so that an app written against it maps one to one; the few that
-/// TRTCCalling lacks (multi-device, presence, offline invitations) are marked.
+/// TRTCCalling lacks (multi-device, presence, offline invitations, call verification) are
+/// marked.
 ///
 /// | TRTCCalling event    | `CallEvent`                                     |
 /// |----------------------|-------------------------------------------------|
@@ -34,7 +35,7 @@ pub enum NoRespReason {
 /// | `CALL_END`           | [`CallEnd`](CallEvent::CallEnd)                 |
 /// | `KICKED_OUT`         | [`KickedOut`](CallEvent::KickedOut)             |
 /// | `ERROR`              | [`Error`](CallEvent::Error)                     |
-/// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged), [`SessionExpiring`](CallEvent::SessionExpiring), [`SessionRenewed`](CallEvent::SessionRenewed) |
+/// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged), [`SessionExpiring`](CallEvent::SessionExpiring), [`SessionRenewed`](CallEvent::SessionRenewed), [`VerificationCode`](CallEvent::VerificationCode) |
 ///
 /// Every call this user places or is rung for ends with exactly one of `Reject`, `LineBusy`,
 /// `NoResp`, `CallingCancel`, `CallingTimeout`, `CallEnd`, `AnsweredElsewhere` or
@@ -119,10 +120,19 @@ pub enum CallEvent {
     SessionExpiring { expires_in_secs: u64 },
     /// (WebCall) The renewal went through: the session lasts `expires_in_secs` more.
     SessionRenewed { expires_in_secs: u64 },
+    /// (WebCall) The verification code of the call: six digits, `"123 456"`, the same on both
+    /// sides unless someone intercepts the audio (a signaling server that swapped the DTLS
+    /// fingerprints). Show it so that the users can compare it aloud; see
+    /// [`verification`](crate::verification) for its derivation and its limits. Comes once the
+    /// audio has connected, and again only if the code changes; also in
+    /// [`CallState::InCall`].
+    VerificationCode { call_id: CallId, code: String },
     /// `KICKED_OUT`: the same user logged in elsewhere and this session was closed (only on a
     /// server that allows one device per user).
     KickedOut,
-    /// `ERROR`: something failed. `code` follows TRTCCalling's numbering where one exists.
+    /// `ERROR`: something failed. `code` follows TRTCCalling's numbering where one exists;
+    /// 60050 ([`IceServerError::CODE`](crate::IceServerError::CODE)) is a STUN or TURN server
+    /// that failed for the call, once per call.
     Error { code: i32, message: String },
 }
 
@@ -153,6 +163,9 @@ pub enum CallState {
         connected: bool,
         /// Whether this user's microphone is muted.
         muted: bool,
+        /// The call's verification code ([`CallEvent::VerificationCode`]), once the audio has
+        /// connected and the code is computed.
+        verification_code: Option<String>,
     },
     /// This user is in a call with `peer` on another device.
     Elsewhere { peer: UserId, call_id: CallId },

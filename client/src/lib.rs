@@ -44,6 +44,10 @@
 //! - **Presence.** [`WebCall::watch_presence`] watches whether up to
 //!   [`MAX_WATCHED`](webcall_protocol::MAX_WATCHED) users are online and reports changes as
 //!   [`CallEvent::PresenceChanged`].
+//! - **Call verification code.** Both sides of a call get the same short code
+//!   ([`CallEvent::VerificationCode`], [`CallState::InCall`]), derived from the DTLS
+//!   fingerprints of the audio connection: users who compare it aloud notice a signaling
+//!   server that intercepts the audio. See [`verification`].
 //!
 //! Inside, a pure state machine ([`machine`]) decides everything from events and time, and a
 //! thin browser shell ([`WebCall`]) owns the WebSocket, the `RTCPeerConnection`, the
@@ -54,8 +58,9 @@ mod error;
 mod event;
 pub mod machine;
 mod shell;
+pub mod verification;
 
-pub use error::{ClientError, MediaError};
+pub use error::{ClientError, IceServerError, MediaError};
 pub use event::{CallEvent, CallState, NoRespReason};
 pub use shell::{Subscription, WebCall, WebCallOptions};
 pub use webcall_protocol::{validate_user_id, CallType, UserId, UserIdError};

@@ -2,7 +2,8 @@
 //! callee ID, that user's presence shows under the field ("bob is online"). While dialling it
 //! shows "Calling bob…", whether bob's devices ring, and a Cancel button; afterwards the notice
 //! says how the call ended. While the user is in a call on another device, a banner says so and
-//! the Call button is disabled.
+//! the Call button is disabled. When the session is about to end and cannot be renewed (its
+//! UserSig was pasted), a banner asks the user to log in again with a new one.
 
 use web_sys::HtmlInputElement;
 use webcall_client::validate_user_id;
@@ -110,6 +111,11 @@ pub fn CallPage() -> Html {
             <div class="row spread">
                 <p>{ (t.logged_in_as)(user_id) }</p>
                 <button type="button" onclick={log_out}>{ t.log_out }</button>
+            </div>
+            <div id="session-warning" role="status">
+                if let Some(secs) = state.expiry_warning_secs {
+                    <p class="banner">{ t.expiry_warning(secs) }</p>
+                }
             </div>
             <div id="elsewhere" role="status">
                 if let Some(peer) = elsewhere {

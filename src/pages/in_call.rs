@@ -1,5 +1,9 @@
-//! `/in-call`: who the user is talking to, for how long, and the mute and hang-up buttons.
-//! The remote audio plays through the client's own `<audio>` element; nothing to do here.
+//! `/in-call`: who the user is talking to, for how long, the call's verification code, and the
+//! mute and hang-up buttons. The remote audio plays through the client's own `<audio>`
+//! element; nothing to do here.
+//!
+//! The verification code (in the element `#verification-code`, `"123 456"`) is the same on
+//! both sides of an honest call; the hint under it asks the users to compare it.
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
@@ -36,7 +40,10 @@ pub fn InCallPage() -> Html {
     }
 
     let CallView::InCall {
-        peer, connected, ..
+        peer,
+        connected,
+        verification_code,
+        ..
     } = &state.call
     else {
         // Restoring the login after a refresh; the director moves on once it is done.
@@ -60,9 +67,18 @@ pub fn InCallPage() -> Html {
         <section class="card center">
             <h2 ref={heading} tabindex="-1">{ (t.in_call_with)(peer) }</h2>
             <p class="timer" role="timer" aria-label={ t.call_duration }>{ clock(*secs) }</p>
-            <p class="slot">
-                if !connected { { t.connecting } }
-            </p>
+            // Holds "Connecting…", then the code, in a height kept for the code and its hint.
+            <div class="slot verify" aria-live="polite">
+                if let Some(code) = verification_code {
+                    <p>
+                        { t.verification_code }{ " " }
+                        <strong id="verification-code" class="code">{ code }</strong>
+                    </p>
+                    <p class="detail hint">{ t.verification_hint }</p>
+                } else if !connected {
+                    <p>{ t.connecting }</p>
+                }
+            </div>
             <div class="actions">
                 <button type="button" onclick={toggle_mute}>
                     { if muted { t.unmute } else { t.mute } }

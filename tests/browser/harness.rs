@@ -1,5 +1,6 @@
 //! The browser test harness: the WebCall server and chromedriver as child processes on
-//! 127.0.0.1, Chromium sessions with a fake microphone, and `wait_for`.
+//! 127.0.0.1, Chromium sessions with a fake microphone, a coturn TURN server when a test asks
+//! for one ([`Coturn`]), and `wait_for`.
 //!
 //! Runs inside a loopback-only network namespace (`cargo xtask test` sets that up); it only
 //! ever talks to 127.0.0.1. Configuration comes from the environment:
@@ -196,8 +197,12 @@ fn tail(path: &Path, lines: usize) -> String {
 
 /// One test's world: a WebCall server and a chromedriver, killed on drop.
 pub struct Harness {
-    /// `http://127.0.0.1:<port>`, no trailing slash.
+    /// `http://127.0.0.1:<port>` (`https://` when the server got `--tls-cert`), no trailing
+    /// slash.
     pub base_url: String,
+    /// More Chromium arguments for the sessions [`browser`](Harness::browser) opens from now on
+    /// (`--ignore-certificate-errors-spki-list=…` for a test certificate, say).
+    pub chromium_args: Vec<String>,
     webdriver_url: String,
     dir: PathBuf,
     browsers: AtomicUsize,
@@ -207,6 +212,7 @@ pub struct Harness {
 
 impl Harness {
     /// Starts the server (with `extra_server_args`) and chromedriver and waits until both answer.
+    /// With `--tls-cert` among the arguments the server speaks HTTPS, and the harness knows.
     pub async fn start_with(extra_server_args: &[&str]) -> Harness {
         static RUNS: AtomicUsize = AtomicUsize::new(0);
         let started = std::time::SystemTime::now()
@@ -221,6 +227,11 @@ impl Harness {
         std::fs::create_dir_all(&dir).expect("creating the harness directory");
 
         let server_port = free_port();
+        let scheme = if extra_server_args.contains(&"--tls-cert") {
+            "https"
+        } else {
+            "http"
+        };
         let server = Proc::spawn(
             "webcall-server",
             Command::new(env_path("WEBCALL_SERVER_BIN"))
@@ -244,7 +255,8 @@ impl Harness {
             dir.join("chromedriver.log"),
         );
         let mut harness = Harness {
-            base_url: format!("http://127.0.0.1:{server_port}"),
+            base_url: format!("{scheme}://127.0.0.1:{server_port}"),
+            chromium_args: Vec::new(),
             webdriver_url: format!("http://127.0.0.1:{driver_port}"),
             dir,
             browsers: AtomicUsize::new(0),
@@ -262,11 +274,25 @@ impl Harness {
     async fn wait_ready(&mut self, server_port: u16, driver_port: u16) {
         let server_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, server_port));
         let driver_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, driver_port));
+        let tls = self.base_url.starts_with("https:");
         let server = &mut self.server;
-        let result = wait_for("the server to answer GET / with 200", STARTUP, || {
+        let what = if tls {
+            "the server to listen"
+        } else {
+            "the server to answer GET / with 200"
+        };
+        let result = wait_for(what, STARTUP, || {
             let alive = server.check_alive();
             async move {
                 alive?;
+                if tls {
+                    // The harness speaks no TLS; the server listens once its certificate and
+                    // key have loaded, and the browsers do the rest.
+                    return TcpStream::connect(server_addr)
+                        .await
+                        .map(|_| Some(()))
+                        .map_err(|e| e.to_string());
+                }
                 match http_get(server_addr, "/").await {
                     Ok((200, _)) => Ok(Some(())),
                     Ok((status, _)) => Err(format!("GET / answered {status}")),
@@ -314,7 +340,7 @@ impl Harness {
         );
         let binary =
             std::env::var("WEBCALL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let args = vec![
+        let mut args = vec![
             "--headless=new".to_string(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
@@ -331,6 +357,7 @@ impl Harness {
             "--autoplay-policy=no-user-gesture-required".into(),
             format!("--use-file-for-fake-audio-capture={}", wav.display()),
         ];
+        args.extend(self.chromium_args.iter().cloned());
         let caps = serde_json::json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": binary, "args": args },
@@ -361,6 +388,153 @@ impl Drop for Harness {
                 "--- server log (tail; all logs kept in {}):\n{}",
                 self.dir.display(),
                 tail(&self.server.log, 40)
+            ));
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A free port on 127.0.0.1 for both UDP and TCP (free when asked), as a TURN server needs.
+fn free_udp_and_tcp_port() -> u16 {
+    loop {
+        let port = free_port();
+        if std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A coturn TURN server (`turnserver`, from the apt package coturn) on 127.0.0.1 with TURN
+/// REST authentication (`use-auth-secret`) under a given secret, as `docs/coturn.md`
+/// describes, killed on drop. Its pid file, user database and logs live in a directory of its
+/// own, kept when the test fails. Set `WEBCALL_TURNSERVER` to use another binary.
+pub struct Coturn {
+    /// The UDP (and TCP) port it listens on.
+    pub port: u16,
+    dir: PathBuf,
+    proc: Proc,
+}
+
+impl Coturn {
+    /// The realm it serves.
+    pub const REALM: &'static str = "webcall.test";
+
+    /// Starts coturn with `secret` and waits until it answers a STUN Binding request over UDP.
+    pub async fn start(secret: &str) -> Coturn {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let dir = std::env::temp_dir().join(format!(
+            "webcall-coturn-{started}-{}",
+            RUNS.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating the coturn directory");
+        let port = free_udp_and_tcp_port();
+        let bin = std::env::var("WEBCALL_TURNSERVER").unwrap_or_else(|_| "turnserver".into());
+        let path = |name: &str| format!("{}", dir.join(name).display());
+        let proc = Proc::spawn(
+            "turnserver",
+            Command::new(bin).args([
+                "-n".to_string(),
+                "--listening-ip=127.0.0.1".into(),
+                "--relay-ip=127.0.0.1".into(),
+                format!("--listening-port={port}"),
+                // Relay ports: a range of its own; coturn skips those in use.
+                "--min-port=49152".into(),
+                "--max-port=49999".into(),
+                "--use-auth-secret".into(),
+                format!("--static-auth-secret={secret}"),
+                format!("--realm={}", Self::REALM),
+                // The peers' relay addresses are on loopback too.
+                "--allow-loopback-peers".into(),
+                "--no-cli".into(),
+                "--no-tls".into(),
+                "--no-dtls".into(),
+                "--fingerprint".into(),
+                format!("--pidfile={}", path("turn.pid")),
+                format!("--userdb={}", path("turndb")),
+                format!("--log-file={}", path("turn.log")),
+                "--simple-log".into(),
+            ]),
+            dir.join("turnserver.out"),
+        );
+        let mut coturn = Coturn { port, dir, proc };
+        coturn.wait_ready().await;
+        coturn
+    }
+
+    /// `turn:127.0.0.1:<port>?transport=udp`.
+    pub fn url(&self) -> String {
+        format!("turn:127.0.0.1:{}?transport=udp", self.port)
+    }
+
+    /// The last lines of its log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = tail(&self.dir.join("turn.log"), lines);
+        if log.is_empty() {
+            tail(&self.proc.log, lines)
+        } else {
+            log
+        }
+    }
+
+    async fn wait_ready(&mut self) {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let proc = &mut self.proc;
+        let result = wait_for("coturn to answer a STUN Binding request", STARTUP, || {
+            let alive = proc.check_alive();
+            async move {
+                alive?;
+                stun_binding(addr).await.map(Some)
+            }
+        })
+        .await;
+        if let Err(e) = result {
+            panic!("{e}\ncoturn log:\n{}", self.log_tail(30));
+        }
+    }
+}
+
+/// Sends a STUN Binding request (RFC 5389) to `addr` over UDP and waits briefly for a success
+/// response to it.
+async fn stun_binding(addr: SocketAddr) -> Result<(), String> {
+    const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
+    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(|e| e.to_string())?;
+    let transaction: [u8; 12] = *b"webcall-stun";
+    let mut request = vec![0x00, 0x01, 0x00, 0x00]; // Binding request, no attributes
+    request.extend_from_slice(&MAGIC_COOKIE);
+    request.extend_from_slice(&transaction);
+    socket
+        .send_to(&request, addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 1500];
+    let (n, _) = tokio::time::timeout(Duration::from_millis(300), socket.recv_from(&mut buf))
+        .await
+        .map_err(|_| "no STUN answer within 300 ms".to_string())?
+        .map_err(|e| e.to_string())?;
+    let answer = &buf[..n];
+    if n >= 20 && answer[..2] == [0x01, 0x01] && answer[8..20] == transaction {
+        Ok(())
+    } else {
+        Err(format!("not a Binding success response: {answer:02x?}"))
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        self.proc.kill();
+        if std::thread::panicking() {
+            report(&format!(
+                "--- coturn log (tail; all kept in {}):\n{}",
+                self.dir.display(),
+                self.log_tail(40)
             ));
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);

@@ -17,16 +17,18 @@ pub struct Options {
 }
 
 /// Commands the browser tests need, and the apt packages that provide them (`ip`, from
-/// iproute2, brings up `lo` in the test namespace; slim images lack it).
-const NEEDED_COMMANDS: [&str; 6] = [
+/// iproute2, brings up `lo` in the test namespace; slim images lack it; `openssl` makes the
+/// HTTPS test's certificate).
+const NEEDED_COMMANDS: [&str; 7] = [
     "chromium",
     "chromedriver",
     "turnserver",
     "espeak-ng",
     "sox",
     "ip",
+    "openssl",
 ];
-const APT_PACKAGES: [&str; 7] = [
+const APT_PACKAGES: [&str; 8] = [
     "chromium",
     "chromium-driver",
     "coturn",
@@ -34,6 +36,7 @@ const APT_PACKAGES: [&str; 7] = [
     "sox",
     "brotli",
     "iproute2",
+    "openssl",
 ];
 
 const SPEECH: &str = "Hello, this is the WebCall browser test speaking. \
@@ -81,7 +84,7 @@ fn apt_packages() -> Result<()> {
     if missing.is_empty() {
         skip(
             "apt packages",
-            "chromium, chromedriver, turnserver, espeak-ng, sox present",
+            "chromium, chromedriver, turnserver, espeak-ng, sox, ip, openssl present",
         );
         return Ok(());
     }

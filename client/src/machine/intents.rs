@@ -92,11 +92,7 @@ impl Machine {
         // before the microphone here is open, which then joins the call without renegotiation.
         self.send(ClientMsg::Accept { call_id });
         self.out(Output::Media(MediaCommand::StartMic));
-        let ice_servers = self.ice_servers();
-        self.out(Output::Media(MediaCommand::CreatePeer {
-            ice_servers,
-            offer: false,
-        }));
+        self.create_peer(false);
         Ok(())
     }
 

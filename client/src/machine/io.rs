@@ -2,7 +2,7 @@
 
 use webcall_protocol::{CallType, ClientMsg, IceServer, ServerMsg, Signal, UserId};
 
-use crate::{CallEvent, MediaError};
+use crate::{CallEvent, IceServerError, MediaError};
 
 /// Milliseconds on a monotonic clock chosen by the caller (`performance.now()` in the browser, a
 /// counter in tests). The machine only compares and adds them.
@@ -86,9 +86,13 @@ pub enum MediaCommand {
     /// already (it is when a caller's invitation was merged into the callee's call, glare). With `offer`, create an SDP offer at once and report it as
     /// [`MediaEvent::LocalSignal`]; without, wait for the remote offer and answer it (sending
     /// audio once [`MediaCommand::AttachMic`] comes). Report every local ICE candidate as
-    /// [`MediaEvent::LocalSignal`] too.
+    /// [`MediaEvent::LocalSignal`] too, the end of gathering as
+    /// [`MediaEvent::GatheringComplete`] and every STUN/TURN server failure as
+    /// [`MediaEvent::IceServerFailed`]. With `relay_only`, use only relayed (TURN) candidates
+    /// (`iceTransportPolicy: "relay"`).
     CreatePeer {
         ice_servers: Vec<IceServer>,
+        relay_only: bool,
         offer: bool,
     },
     /// The microphone opened after the peer connection was created: send its track on the
@@ -116,6 +120,14 @@ pub enum MediaEvent {
     Connected,
     /// The audio path failed (`connectionState` "failed").
     Failed,
+    /// The call's verification code, computed once the audio path connected from the local
+    /// and the remote DTLS fingerprint (see [`crate::verification`]).
+    VerificationCode(String),
     /// Negotiation failed (an SDP the browser refused, say).
     Error(String),
+    /// A STUN or TURN server failed for the peer connection (`icecandidateerror`).
+    IceServerFailed(IceServerError),
+    /// The peer connection has gathered all its local ICE candidates (the `icecandidate`
+    /// event without a candidate).
+    GatheringComplete,
 }

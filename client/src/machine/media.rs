@@ -1,5 +1,6 @@
 //! What the media layer reports ([`MediaEvent`]): the microphone opening or failing, the peer
-//! connection's signals, its connection and its failure.
+//! connection's signals, its connection and its failure, and the call's verification code.
+//! STUN/TURN server failures and the end of candidate gathering are handled in `ice`.
 //!
 //! The machine only commands the media layer ([`MediaCommand`]); these results move the call on
 //! (the invitation goes out once the microphone is open) or end it as failed.
@@ -60,6 +61,7 @@ impl Machine {
                 | Call::Active { call_id, .. } = &self.call
                 {
                     let call_id = call_id.clone();
+                    self.local_candidate(&signal);
                     self.send(ClientMsg::Signal { call_id, signal });
                 }
             }
@@ -81,6 +83,23 @@ impl Machine {
                 }
             }
             MediaEvent::Failed => self.end_call_failed(now, "the audio connection failed"),
+            MediaEvent::VerificationCode(code) => {
+                // Only an accepted call has one: the audio connects after the accept. The
+                // browser may report "connected" again (after a network change); the code then
+                // is the same and goes unsaid.
+                if let Call::Active {
+                    call_id,
+                    verification_code,
+                    ..
+                } = &mut self.call
+                {
+                    if verification_code.as_ref() != Some(&code) {
+                        *verification_code = Some(code.clone());
+                        let call_id = call_id.clone();
+                        self.event(CallEvent::VerificationCode { call_id, code });
+                    }
+                }
+            }
             MediaEvent::Error(message) => {
                 if self.call.has_media() {
                     self.event(CallEvent::Error {
@@ -90,6 +109,9 @@ impl Machine {
                     self.end_call_failed(now, "call setup failed");
                 }
             }
+            // STUN/TURN: see `ice`.
+            MediaEvent::IceServerFailed(error) => self.ice_server_failed(now, error),
+            MediaEvent::GatheringComplete => self.gathering_complete(now),
         }
     }
 }

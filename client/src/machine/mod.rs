@@ -31,8 +31,10 @@
 //! - `session`: the socket, the login on it, its timers and its end;
 //! - `server`: every message from the server;
 //! - `media`: what the microphone and the peer connection report;
+//! - `ice`: the STUN/TURN servers and policy of the peer connection, and their failures;
 //! - `io`: the types that go in and come out; `presence`: the presence watch list.
 
+mod ice;
 mod intents;
 mod io;
 mod media;
@@ -48,6 +50,7 @@ pub use io::{Input, MediaCommand, MediaEvent, Millis, Output, Timer};
 pub use server::server_error_code;
 
 use crate::{CallEvent, CallState, ClientError, NoRespReason};
+use ice::IceWatch;
 use presence::Presence;
 
 /// How long a login may take before it is given up.
@@ -72,6 +75,8 @@ enum Session {
     LoggedIn {
         user_id: UserId,
         ice_servers: Vec<IceServer>,
+        /// Peer connections may only use relayed (TURN) candidates.
+        relay_only: bool,
     },
 }
 
@@ -114,6 +119,8 @@ enum Call {
         since: Millis,
         connected: bool,
         muted: bool,
+        /// The verification code, once the shell has computed it.
+        verification_code: Option<String>,
     },
 }
 
@@ -126,6 +133,7 @@ impl Call {
             since,
             connected: false,
             muted: false,
+            verification_code: None,
         }
     }
 
@@ -178,6 +186,8 @@ pub struct Machine {
     /// The user's call on another device, as the server last said.
     elsewhere: Option<Elsewhere>,
     presence: Presence,
+    /// What the current peer connection reported about its STUN/TURN servers.
+    ice: IceWatch,
     outputs: VecDeque<Output>,
 }
 
@@ -193,6 +203,7 @@ impl Machine {
             pending: None,
             elsewhere: None,
             presence: Presence::default(),
+            ice: IceWatch::default(),
             outputs: VecDeque::new(),
         }
     }
@@ -250,12 +261,14 @@ impl Machine {
                 since,
                 connected,
                 muted,
+                verification_code,
             } => CallState::InCall {
                 peer: peer.clone(),
                 call_id: call_id.clone(),
                 since_ms: *since,
                 connected: *connected,
                 muted: *muted,
+                verification_code: verification_code.clone(),
             },
         }
     }
@@ -411,13 +424,6 @@ impl Machine {
         let call = std::mem::replace(&mut self.call, Call::Idle);
         if call.has_media() {
             self.out(Output::Media(MediaCommand::Close));
-        }
-    }
-
-    fn ice_servers(&self) -> Vec<IceServer> {
-        match &self.session {
-            Session::LoggedIn { ice_servers, .. } => ice_servers.clone(),
-            _ => Vec::new(),
         }
     }
 

@@ -16,8 +16,9 @@ impl Machine {
             ServerMsg::LoggedIn {
                 user_id,
                 ice_servers,
+                relay_only,
                 ..
-            } => self.logged_in(now, user_id, ice_servers),
+            } => self.logged_in(now, user_id, ice_servers, relay_only),
             ServerMsg::SessionExpiring { expires_in_secs } => {
                 if self.user_id().is_some() {
                     self.event(CallEvent::SessionExpiring { expires_in_secs });
@@ -129,11 +130,7 @@ impl Machine {
         // The server would not have created the call while one rang for this user; a held
         // invitation is over.
         self.pending = None;
-        let ice_servers = self.ice_servers();
-        self.out(Output::Media(MediaCommand::CreatePeer {
-            ice_servers,
-            offer: true,
-        }));
+        self.create_peer(true);
         self.event(CallEvent::Ringing {
             callee,
             devices: ringing,
@@ -158,11 +155,7 @@ impl Machine {
         self.call = Call::active(call_id, caller.clone(), now);
         // The microphone is open already: the peer sends it from the start and answers the
         // caller's offer, which follows.
-        let ice_servers = self.ice_servers();
-        self.out(Output::Media(MediaCommand::CreatePeer {
-            ice_servers,
-            offer: false,
-        }));
+        self.create_peer(false);
         self.event(CallEvent::UserAccept { user_id: caller });
     }
 

@@ -59,13 +59,20 @@ impl Machine {
     }
 
     /// The server accepted the login: the heartbeat starts and the watch list goes out.
-    pub(super) fn logged_in(&mut self, now: Millis, user_id: UserId, ice_servers: Vec<IceServer>) {
+    pub(super) fn logged_in(
+        &mut self,
+        now: Millis,
+        user_id: UserId,
+        ice_servers: Vec<IceServer>,
+        relay_only: bool,
+    ) {
         if !matches!(self.session, Session::Authenticating { .. }) {
             return;
         }
         self.session = Session::LoggedIn {
             user_id: user_id.clone(),
             ice_servers,
+            relay_only,
         };
         self.out(Output::CancelTimer(Timer::LoginDeadline));
         self.out(Output::SetTimer {

@@ -24,6 +24,7 @@ fn sessions_expire_and_renew() {
             user_id: "alice".into(),
             ice_servers: vec![],
             expires_in_secs: 600,
+            relay_only: false,
         }),
     )
     .unwrap();
@@ -82,6 +83,7 @@ fn sessions_expire_and_renew() {
 mod devices;
 mod glare;
 mod presence;
+mod relay;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -399,6 +401,7 @@ impl World {
                     user_id,
                     ice_servers: vec![],
                     expires_in_secs: 3600,
+                    relay_only: false,
                 },
             ),
             ClientMsg::Invite { req, callee, .. } => {
@@ -595,6 +598,7 @@ fn lone(user: &str) -> Machine {
             user_id: user.into(),
             ice_servers: vec![],
             expires_in_secs: 3600,
+            relay_only: false,
         }),
     )
     .unwrap();
@@ -1352,6 +1356,69 @@ fn each_side_reports_connected_audio_once() {
     server(&mut m, invited("c1", "dave"));
     step(&mut m, 5_000, Input::Accept);
     assert!(step(&mut m, 5_000, Input::Media(MediaEvent::Connected)).is_empty());
+}
+
+#[test]
+fn the_verification_code_belongs_to_the_call_and_is_told_once() {
+    let mut w = World::logged_in(&["alice", "bob"]);
+    w.connect("alice", "bob");
+    let code = |code: &str| Input::Media(MediaEvent::VerificationCode(code.into()));
+    let told = |code: &str| CallEvent::VerificationCode {
+        call_id: "call-1".into(),
+        code: code.into(),
+    };
+    let shown = |w: &World, user: &str| match w.state(user) {
+        CallState::InCall {
+            verification_code, ..
+        } => verification_code,
+        other => panic!("{user} is not in the call: {other:?}"),
+    };
+    assert_eq!(shown(&w, "alice"), None);
+
+    // The shells compute it once the audio has connected; each side keeps its own.
+    w.input("alice", code("123 456")).unwrap();
+    w.input("bob", code("123 456")).unwrap();
+    for user in ["alice", "bob"] {
+        assert_eq!(w.take_events(user), vec![told("123 456")]);
+        assert_eq!(shown(&w, user).as_deref(), Some("123 456"));
+    }
+    // The browser reports "connected" again: the same code goes unsaid.
+    w.input("alice", code("123 456")).unwrap();
+    assert!(w.take_events("alice").is_empty());
+    // A different one replaces it and is told.
+    w.input("alice", code("654 321")).unwrap();
+    assert_eq!(w.take_events("alice"), vec![told("654 321")]);
+    assert_eq!(shown(&w, "alice").as_deref(), Some("654 321"));
+    assert!(
+        !w.sent.iter().any(|(_, m)| format!("{m:?}").contains("654")),
+        "the code went to the server"
+    );
+
+    // It goes with the call; a late result of the ended call is dropped.
+    w.input("alice", Input::Hangup).unwrap();
+    w.run();
+    w.take_events("alice");
+    w.input("alice", code("111 111")).unwrap();
+    assert!(w.take_events("alice").is_empty());
+    assert_eq!(w.state("alice"), CallState::Idle);
+    // The next call starts without one.
+    w.take_events("bob");
+    w.connect("alice", "bob");
+    assert_eq!(shown(&w, "alice"), None);
+
+    // Before the call is accepted there is none to keep.
+    let mut m = lone("carol");
+    server(&mut m, invited("c1", "dave"));
+    assert!(step(&mut m, 5_000, code("123 456")).is_empty());
+    step(&mut m, 5_000, Input::Accept);
+    assert!(step(&mut m, 5_000, code("123 456")).is_empty());
+    assert_eq!(
+        m.call_state(),
+        CallState::Connecting {
+            peer: "dave".into(),
+            call_id: "c1".into()
+        }
+    );
 }
 
 #[test]

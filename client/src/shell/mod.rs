@@ -9,6 +9,7 @@
 mod mic;
 mod peer;
 mod socket;
+mod verify;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -342,7 +343,11 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                 let _ = feed(&shared, Input::Media(event));
             });
         }
-        MediaCommand::CreatePeer { ice_servers, offer } => {
+        MediaCommand::CreatePeer {
+            ice_servers,
+            relay_only,
+            offer,
+        } => {
             let generation = shared.io.borrow().media_generation;
             let weak = Rc::downgrade(shared);
             let report = move |event: PeerEvent| {
@@ -357,10 +362,18 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                     PeerEvent::Connected => MediaEvent::Connected,
                     PeerEvent::Failed => MediaEvent::Failed,
                     PeerEvent::Error(message) => MediaEvent::Error(message),
+                    PeerEvent::VerificationCode(code) => MediaEvent::VerificationCode(code),
+                    PeerEvent::IceServerFailed(error) => MediaEvent::IceServerFailed(error),
+                    PeerEvent::GatheringComplete => MediaEvent::GatheringComplete,
                 };
                 let _ = feed(&shared, Input::Media(event));
             };
-            let created = Peer::new(&ice_servers, shared.io.borrow().mic.as_ref(), report);
+            let created = Peer::new(
+                &ice_servers,
+                relay_only,
+                shared.io.borrow().mic.as_ref(),
+                report,
+            );
             match created {
                 Ok(peer) => {
                     if offer {

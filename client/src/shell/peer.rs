@@ -1,8 +1,9 @@
 //! The `RTCPeerConnection` of one call and the `<audio>` element that plays the other side.
 //!
 //! Remote ICE candidates that arrive before the remote description are held and added once it
-//! is set. Dropping the peer removes its handlers, closes the connection and removes the audio
-//! element.
+//! is set. STUN/TURN server failures (`icecandidateerror`) and the end of candidate gathering
+//! are reported too. Dropping the peer removes its handlers, closes the connection and removes
+//! the audio element.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -12,12 +13,14 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     HtmlAudioElement, MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpTransceiver,
+    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceErrorEvent,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpTransceiver,
     RtcRtpTransceiverDirection, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 use webcall_protocol::{IceServer, Signal};
 
 use super::mic::Mic;
+use crate::IceServerError;
 
 /// What the peer reports to its owner.
 pub(crate) enum PeerEvent {
@@ -26,6 +29,12 @@ pub(crate) enum PeerEvent {
     Connected,
     Failed,
     Error(String),
+    /// The call's verification code, computed once the connection connected.
+    VerificationCode(String),
+    /// A STUN or TURN server failed (`icecandidateerror`).
+    IceServerFailed(IceServerError),
+    /// All local candidates are gathered (`icecandidate` without a candidate).
+    GatheringComplete,
 }
 
 type Report = Rc<dyn Fn(PeerEvent)>;
@@ -46,13 +55,16 @@ pub(crate) struct Peer {
     _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_state: Closure<dyn FnMut()>,
     _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
+    /// An event listener (there is no `onicecandidateerror` setter): removed on drop.
+    on_ice_error: Closure<dyn FnMut(RtcPeerConnectionIceErrorEvent)>,
 }
 
 impl Peer {
     /// Creates the connection, with the microphone's track when it is open already, reporting
-    /// to `report`.
+    /// to `report`. With `relay_only`, it uses relayed (TURN) candidates only.
     pub(crate) fn new(
         ice_servers: &[IceServer],
+        relay_only: bool,
         mic: Option<&Mic>,
         report: impl Fn(PeerEvent) + 'static,
     ) -> Result<Peer, String> {
@@ -71,6 +83,9 @@ impl Peer {
             servers.push(&entry);
         }
         config.set_ice_servers(&servers);
+        if relay_only {
+            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+        }
         let pc = RtcPeerConnection::new_with_configuration(&config)
             .map_err(|e| format!("cannot create a peer connection: {e:?}"))?;
         if let Some(mic) = mic {
@@ -100,6 +115,7 @@ impl Peer {
             Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
                 move |event: RtcPeerConnectionIceEvent| {
                     let Some(candidate) = event.candidate() else {
+                        (shared.report)(PeerEvent::GatheringComplete);
                         return;
                     };
                     if candidate.candidate().is_empty() {
@@ -116,7 +132,10 @@ impl Peer {
         let on_state = {
             let shared = shared.clone();
             Closure::<dyn FnMut()>::new(move || match shared.pc.connection_state() {
-                RtcPeerConnectionState::Connected => (shared.report)(PeerEvent::Connected),
+                RtcPeerConnectionState::Connected => {
+                    (shared.report)(PeerEvent::Connected);
+                    shared.report_verification_code();
+                }
                 RtcPeerConnectionState::Failed => (shared.report)(PeerEvent::Failed),
                 _ => {}
             })
@@ -146,13 +165,38 @@ impl Peer {
         };
         pc.set_onicecandidate(Some(on_ice.as_ref().unchecked_ref()));
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        let on_ice_error = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(RtcPeerConnectionIceErrorEvent)>::new(
+                move |event: RtcPeerConnectionIceErrorEvent| {
+                    let error = IceServerError {
+                        url: event.url(),
+                        code: event.error_code(),
+                        text: event.error_text(),
+                    };
+                    super::log_warn(&format!("ICE server failure: {error}"));
+                    (shared.report)(PeerEvent::IceServerFailed(error));
+                },
+            )
+        };
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        if let Err(e) = pc.add_event_listener_with_callback(
+            "icecandidateerror",
+            on_ice_error.as_ref().unchecked_ref(),
+        ) {
+            // The call still works; only its STUN/TURN failures go unreported.
+            super::log_warn(&format!(
+                "cannot listen for ICE server errors: {}",
+                js_message(&e)
+            ));
+        }
         Ok(Peer {
             shared,
             audio,
             _on_ice: on_ice,
             _on_state: on_state,
             _on_track: on_track,
+            on_ice_error,
         })
     }
 
@@ -257,6 +301,24 @@ impl Shared {
         }
     }
 
+    /// Computes the verification code from the local and the remote description and reports
+    /// it, unless the peer is closed by then. A code that can not be computed is only logged:
+    /// the call goes on without one.
+    fn report_verification_code(self: &Rc<Self>) {
+        let computed = super::verify::verification_code(&self.pc);
+        let shared = self.clone();
+        spawn_local(async move {
+            match computed.await {
+                Ok(Some(code)) if !shared.closed.get() => {
+                    (shared.report)(PeerEvent::VerificationCode(code))
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => super::log_warn("no DTLS fingerprint: no verification code"),
+                Err(e) => super::log_warn(&format!("no verification code: {}", js_message(&e))),
+            }
+        });
+    }
+
     fn fail(&self, error: JsValue) {
         if !self.closed.get() {
             (self.report)(PeerEvent::Error(js_message(&error)));
@@ -271,6 +333,10 @@ impl Drop for Peer {
         pc.set_onicecandidate(None);
         pc.set_onconnectionstatechange(None);
         pc.set_ontrack(None);
+        let _ = pc.remove_event_listener_with_callback(
+            "icecandidateerror",
+            self.on_ice_error.as_ref().unchecked_ref(),
+        );
         pc.close();
         let _ = self.audio.pause();
         self.audio.set_src_object(None);

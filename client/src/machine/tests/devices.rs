@@ -452,6 +452,7 @@ fn logging_out_forgets_the_call_elsewhere() {
             user_id: "alice".into(),
             ice_servers: vec![],
             expires_in_secs: 3600,
+            relay_only: false,
         },
     );
     m.handle(8_000, Input::call("bob")).unwrap();

@@ -151,6 +151,7 @@ fn a_merged_call_takes_the_callee_side_with_the_open_microphone() {
         vec![
             Output::Media(MediaCommand::CreatePeer {
                 ice_servers: vec![],
+                relay_only: false,
                 offer: false
             }),
             Output::Event(CallEvent::UserAccept {
@@ -165,7 +166,8 @@ fn a_merged_call_takes_the_callee_side_with_the_open_microphone() {
             call_id: "c1".into(),
             since_ms: 5_000,
             connected: false,
-            muted: false
+            muted: false,
+            verification_code: None
         }
     );
     // The caller's offer follows and is answered.

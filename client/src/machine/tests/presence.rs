@@ -150,6 +150,7 @@ fn watching_while_logging_in_waits_for_the_login() {
             user_id: "alice".into(),
             ice_servers: vec![],
             expires_in_secs: 3600,
+            relay_only: false,
         },
     );
     assert_eq!(
