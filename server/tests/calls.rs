@@ -283,14 +283,8 @@ async fn ring_timeout_on_paused_time() {
     })
     .await;
     let long = Duration::from_secs(300);
-    let mut alice = tokio::time::timeout(long, server.login("alice"))
-        .await
-        .unwrap();
-    let mut bob = tokio::time::timeout(long, server.login("bob"))
-        .await
-        .unwrap();
-    alice.deadline = long;
-    bob.deadline = long;
+    let mut alice = server.login_patient("alice", long).await;
+    let mut bob = server.login_patient("bob", long).await;
     let call_id = alice.invite("bob").await;
     let (_, timeout_secs) = bob.expect_invited("alice").await;
     assert_eq!(timeout_secs, 30);
@@ -485,14 +479,8 @@ async fn audio_that_does_not_connect_in_time_fails_the_call() {
     })
     .await;
     let long = Duration::from_secs(60);
-    let mut alice = tokio::time::timeout(long, server.login("alice"))
-        .await
-        .unwrap();
-    let mut bob = tokio::time::timeout(long, server.login("bob"))
-        .await
-        .unwrap();
-    alice.deadline = long;
-    bob.deadline = long;
+    let mut alice = server.login_patient("alice", long).await;
+    let mut bob = server.login_patient("bob", long).await;
 
     let call_id = connect_call(&mut alice, &mut bob).await;
     let since = tokio::time::Instant::now();

@@ -408,14 +408,8 @@ async fn a_callee_whose_devices_drop_is_rung_again_when_one_returns() {
 async fn a_silent_caller_cancels_within_the_heartbeat_window() {
     let server = TestServer::start_with(|c| c.login_timeout_secs = 600).await;
     let long = Duration::from_secs(120);
-    let mut alice = tokio::time::timeout(long, server.login("alice"))
-        .await
-        .unwrap();
-    let mut bob = tokio::time::timeout(long, server.login("bob"))
-        .await
-        .unwrap();
-    bob.deadline = long;
-    alice.deadline = long;
+    let mut alice = server.login_patient("alice", long).await;
+    let mut bob = server.login_patient("bob", long).await;
     let call_id = alice.invite("bob").await;
     bob.expect_invited("alice").await;
 

@@ -112,6 +112,16 @@ impl TestServer {
         client
     }
 
+    /// A connection logged in as `user` whose waits (the login's too) last up to `deadline`:
+    /// for paused-time tests, where the clock jumps ahead whenever everything waits.
+    pub async fn login_patient(&self, user: &str, deadline: Duration) -> Client {
+        let mut client = tokio::time::timeout(deadline, self.login(user))
+            .await
+            .expect("login in time");
+        client.deadline = deadline;
+        client
+    }
+
     /// Waits until the hub no longer lists `user` as online.
     pub async fn wait_offline(&self, user: &str) {
         let hub = self.state.hub().clone();
