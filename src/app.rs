@@ -13,7 +13,7 @@ use yew_router::prelude::*;
 
 use crate::api;
 use crate::calling::Calling;
-use crate::components::{header, IncomingDialog};
+use crate::components::{connection_banner, header, IncomingDialog};
 use crate::hooks::{use_app_state, AppContext};
 use crate::route::{redirect, switch, Route};
 use crate::session_store;
@@ -43,6 +43,7 @@ pub fn App() -> Html {
         });
     }
 
+    let reconnecting = state.reconnecting;
     html! {
         <ContextProvider<AppContext> context={state}>
             <ContextProvider<Calling> context={(*calling).clone()}>
@@ -50,6 +51,7 @@ pub fn App() -> Html {
                     { global_style() }
                     { header() }
                     <main>
+                        { connection_banner(reconnecting) }
                         <Switch<Route> render={switch} />
                     </main>
                     <IncomingDialog />

@@ -101,6 +101,7 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: None,
                 connected: false,
+                interrupted: false,
                 muted: false,
                 verification_code: None,
             },

@@ -56,6 +56,8 @@ pub enum CallView {
         since_ms: Option<f64>,
         /// Whether the audio is connected.
         connected: bool,
+        /// Whether the connected audio is interrupted and being restored.
+        interrupted: bool,
         /// Whether the user's microphone is muted.
         muted: bool,
         /// The call's verification code (`"123 456"`), once the audio has connected.
@@ -153,6 +155,9 @@ pub struct AppState {
     /// The session ends in this many seconds (as of the server's warning) and this app cannot
     /// renew it, because its UserSig was pasted: `/call` says so.
     pub expiry_warning_secs: Option<u64>,
+    /// The connection to the server was lost and the calling service is reconnecting: every
+    /// page says so. The call, if any, goes on meanwhile (its audio does not need the server).
+    pub reconnecting: bool,
 }
 
 /// The code of the [`CallEvent::Error`] that refuses a login because the user is logged in on
@@ -217,6 +222,7 @@ impl AppState {
             presence: BTreeMap::new(),
             login_config: None,
             expiry_warning_secs: None,
+            reconnecting: false,
         }
     }
 
@@ -246,8 +252,10 @@ impl AppState {
                 self.notice = None;
                 self.presence.clear();
                 self.expiry_warning_secs = None;
+                self.reconnecting = false;
             }
             CallEvent::LoggedOut { reason } => {
+                self.reconnecting = false;
                 if let (Session::LoggedIn { .. }, None, Some(reason)) =
                     (&self.session, &self.login_error, reason)
                 {
@@ -259,6 +267,8 @@ impl AppState {
                 self.expiry_warning_secs = None;
             }
             CallEvent::KickedOut => self.login_error = Some(LoginError::KickedOut),
+            CallEvent::Reconnecting { .. } => self.reconnecting = true,
+            CallEvent::Reconnected { .. } => self.reconnecting = false,
             // However it came about, a renewal lifts the warning.
             CallEvent::SessionRenewed { .. } => self.expiry_warning_secs = None,
             // The call state says all there is to these; the calling bridge renews the session
@@ -270,7 +280,9 @@ impl AppState {
             | CallEvent::UserLeave { .. }
             | CallEvent::InCallElsewhere { .. }
             | CallEvent::InCallElsewhereEnded { .. }
-            | CallEvent::VerificationCode { .. } => {}
+            | CallEvent::VerificationCode { .. }
+            | CallEvent::AudioInterrupted { .. }
+            | CallEvent::AudioRestored { .. } => {}
             CallEvent::UserAccept { .. } => self.notice = None,
             CallEvent::Reject { user_id } => self.notice = Some(Notice::Rejected(user_id)),
             CallEvent::LineBusy { user_id } => self.notice = Some(Notice::Busy(user_id)),
@@ -345,6 +357,7 @@ impl AppState {
                     peer,
                     since_ms: None,
                     connected: false,
+                    interrupted: false,
                     muted,
                     verification_code: None,
                 }
@@ -353,6 +366,7 @@ impl AppState {
                 peer,
                 since_ms,
                 connected,
+                interrupted,
                 muted,
                 verification_code,
                 ..
@@ -360,6 +374,7 @@ impl AppState {
                 peer,
                 since_ms: Some(since_ms as f64),
                 connected,
+                interrupted,
                 muted,
                 verification_code,
             },
@@ -517,9 +532,67 @@ mod tests {
             call_id: "c1".into(),
             since_ms: 1000,
             connected: false,
+            interrupted: false,
             muted: false,
             verification_code: None,
         }
+    }
+
+    #[test]
+    fn a_lost_connection_shows_reconnecting_and_keeps_the_call() {
+        let state = reduce(
+            logged_in("alice"),
+            [
+                Action::Event(
+                    CallEvent::UserAccept {
+                        user_id: "bob".into(),
+                    },
+                    in_call("bob"),
+                ),
+                Action::Event(
+                    CallEvent::Reconnecting {
+                        attempt: 0,
+                        retry_in_ms: 400,
+                    },
+                    in_call("bob"),
+                ),
+            ],
+        );
+        assert!(state.reconnecting);
+        assert!(matches!(&state.call, CallView::InCall { peer, .. } if peer == "bob"));
+        assert_eq!(state.user_id(), Some("alice"));
+
+        let state = reduce(
+            state,
+            [Action::Event(
+                CallEvent::Reconnected { resumed: false },
+                in_call("bob"),
+            )],
+        );
+        assert!(!state.reconnecting);
+        assert!(matches!(&state.call, CallView::InCall { peer, .. } if peer == "bob"));
+
+        // A reconnection that gives up logs out: nothing is left reconnecting.
+        let state = reduce(
+            state,
+            [
+                Action::Event(
+                    CallEvent::Reconnecting {
+                        attempt: 3,
+                        retry_in_ms: 5000,
+                    },
+                    CallState::Idle,
+                ),
+                Action::Event(
+                    CallEvent::LoggedOut {
+                        reason: Some("the UserSig has expired".into()),
+                    },
+                    CallState::Idle,
+                ),
+            ],
+        );
+        assert!(!state.reconnecting);
+        assert_eq!(state.session, Session::LoggedOut);
     }
 
     #[test]
@@ -598,6 +671,7 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: None,
                 connected: false,
+                interrupted: false,
                 muted: false,
                 verification_code: None
             }
@@ -902,6 +976,7 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: None,
                 connected: false,
+                interrupted: false,
                 muted: true,
                 verification_code: None
             }
@@ -1210,6 +1285,7 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: None,
                 connected: false,
+                interrupted: false,
                 muted: false,
                 verification_code: None
             }
@@ -1224,6 +1300,7 @@ mod tests {
             call_id: "c1".into(),
             since_ms: 1000,
             connected: true,
+            interrupted: false,
             muted: false,
             verification_code: code.map(Into::into),
         };
@@ -1297,6 +1374,7 @@ mod tests {
                 peer: "bob".into(),
                 since_ms: Some(1000.0),
                 connected: false,
+                interrupted: false,
                 muted: false,
                 verification_code: None
             }

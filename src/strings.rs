@@ -51,6 +51,12 @@ pub struct Strings {
     pub logged_in_as: fn(&str) -> String,
     /// The session of a pasted UserSig ends in this many minutes and cannot be renewed.
     pub session_expiring: fn(u64) -> String,
+    /// The connection to the server is lost and being restored; a call goes on meanwhile.
+    pub reconnecting: &'static str,
+    /// A call can not be placed while reconnecting.
+    pub reconnecting_try_later: &'static str,
+    /// The call's audio stopped and is being restored.
+    pub audio_interrupted: &'static str,
     pub log_out: &'static str,
     pub callee_label: &'static str,
     pub call: &'static str,
@@ -160,6 +166,9 @@ pub const EN: Strings = Strings {
     call_ended: "Call ended",
     call_ended_after: |duration| format!("Call ended ({duration})"),
     call_ended_because: |failure| format!("Call ended: {failure}"),
+    reconnecting: "Reconnecting… The call goes on; hanging up works meanwhile.",
+    reconnecting_try_later: "Reconnecting to the server; try again in a moment.",
+    audio_interrupted: "Audio interrupted: reconnecting…",
     rejected: |id| format!("{id} rejected the call"),
     busy: |id| format!("{id} is busy"),
     no_answer: "No answer",
@@ -213,6 +222,7 @@ impl Strings {
             ClientError::TooManyWatched => self.too_many_watched.to_owned(),
             ClientError::NoCall(_) => self.no_call.to_owned(),
             ClientError::Unsupported => self.video_unsupported.to_owned(),
+            ClientError::Reconnecting => self.reconnecting_try_later.to_owned(),
         }
     }
 

@@ -65,6 +65,11 @@ pub enum ClientError {
     /// Video calls are not supported.
     #[error("video calls are not supported")]
     Unsupported,
+    /// The connection to the server is being restored
+    /// ([`CallEvent::Reconnecting`](crate::CallEvent::Reconnecting)); a call can be placed once
+    /// it is back.
+    #[error("reconnecting to the server; try again in a moment")]
+    Reconnecting,
 }
 
 impl ClientError {
@@ -80,6 +85,7 @@ impl ClientError {
             ClientError::Unsupported => 60016,
             ClientError::InCallElsewhere => 60017,
             ClientError::TooManyWatched => 60018,
+            ClientError::Reconnecting => 60019,
         }
     }
 }

@@ -18,8 +18,8 @@ pub enum NoRespReason {
 
 /// An event from the calling service. The variants carry TRTCCalling's names
 /// (`TRTCCalling.EVENT.*`) so that an app written against it maps one to one; the few that
-/// TRTCCalling lacks (multi-device, presence, offline invitations, call verification) are
-/// marked.
+/// TRTCCalling lacks (multi-device, presence, offline invitations, call verification,
+/// reconnection) are marked.
 ///
 /// | TRTCCalling event    | `CallEvent`                                     |
 /// |----------------------|-------------------------------------------------|
@@ -35,20 +35,50 @@ pub enum NoRespReason {
 /// | `CALL_END`           | [`CallEnd`](CallEvent::CallEnd)                 |
 /// | `KICKED_OUT`         | [`KickedOut`](CallEvent::KickedOut)             |
 /// | `ERROR`              | [`Error`](CallEvent::Error)                     |
-/// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged), [`SessionExpiring`](CallEvent::SessionExpiring), [`SessionRenewed`](CallEvent::SessionRenewed), [`VerificationCode`](CallEvent::VerificationCode) |
+/// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged), [`SessionExpiring`](CallEvent::SessionExpiring), [`SessionRenewed`](CallEvent::SessionRenewed), [`VerificationCode`](CallEvent::VerificationCode), [`Reconnecting`](CallEvent::Reconnecting), [`Reconnected`](CallEvent::Reconnected), [`AudioInterrupted`](CallEvent::AudioInterrupted), [`AudioRestored`](CallEvent::AudioRestored) |
 ///
 /// Every call this user places or is rung for ends with exactly one of `Reject`, `LineBusy`,
 /// `NoResp`, `CallingCancel`, `CallingTimeout`, `CallEnd`, `AnsweredElsewhere` or
 /// `RejectedElsewhere` (or, when the user leaves the call locally, with nothing further). A call
 /// that never got to ring, because the microphone failed or the server refused the invitation,
 /// ends with `Error`.
+///
+/// A lost connection to the server ends no call: the audio goes browser to browser and keeps
+/// flowing while the client reconnects (`Reconnecting`, once per attempt, then `Reconnected`).
+/// Only a reconnection the server refuses for good (an expired UserSig, say) ends the call, with
+/// the failure "lost the connection to the server", and then the session (`Error`,
+/// `LoggedOut`). A call whose other party's connection did not come back ends with the failure
+/// "connection lost" (`CallEnd`, or `NoResp` / `CallingCancel` while it rang).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallEvent {
     /// The login finished: the user can call and be called. (TRTCCalling resolves `login()`.)
     LoggedIn { user_id: UserId },
-    /// The user is logged out: by [`logout`](crate::WebCall::logout), or because the connection
-    /// to the server was lost.
+    /// The user is logged out: by [`logout`](crate::WebCall::logout), because the server ended
+    /// the session (kicked out, session expired, ...), or because it refused to let this client
+    /// back in after a lost connection. A lost connection alone does not log out: see
+    /// [`Reconnecting`](CallEvent::Reconnecting).
     LoggedOut { reason: Option<String> },
+    /// (WebCall) The connection to the server was lost (or stopped answering): the client is
+    /// still logged in, the call goes on, and attempt `attempt` (0 for the first) to reconnect
+    /// starts in `retry_in_ms`. Comes again for each failed attempt; the waits grow to at most
+    /// 10 s and never stop. Meanwhile hanging up, rejecting, accepting, muting and watching
+    /// work, and what they tell the server goes out once reconnected; placing a call is refused
+    /// ([`ClientError::Reconnecting`](crate::ClientError::Reconnecting)). See also
+    /// [`WebCall::is_reconnecting`](crate::WebCall::is_reconnecting).
+    Reconnecting { attempt: u32, retry_in_ms: u64 },
+    /// (WebCall) Logged in again after [`Reconnecting`](CallEvent::Reconnecting). `resumed`:
+    /// the server still held the session and nothing was missed. Otherwise it is a new session
+    /// (the server restarted, or the connection was away too long): the call goes on if the
+    /// server could restore it (if not, its end follows), and presence and calls on other
+    /// devices are reported anew.
+    Reconnected { resumed: bool },
+    /// (WebCall) The connected audio path of call `call_id` stopped carrying packets (a network
+    /// change, a relay that went away). The client restores it by an ICE restart; the call ends
+    /// as "connection lost" if it is not back within
+    /// [`MEDIA_LOST_AFTER_MS`](crate::machine::MEDIA_LOST_AFTER_MS).
+    AudioInterrupted { call_id: CallId },
+    /// (WebCall) The interrupted audio path of call `call_id` carries packets again.
+    AudioRestored { call_id: CallId },
     /// `INVITED`: someone is calling this user. Every device of the user rings; the first to
     /// accept gets the call.
     Invited {
@@ -159,8 +189,11 @@ pub enum CallState {
         peer: UserId,
         call_id: CallId,
         since_ms: u64,
-        /// Whether the audio path is connected.
+        /// Whether the audio path has connected.
         connected: bool,
+        /// Whether the connected path is down and being restored
+        /// ([`CallEvent::AudioInterrupted`]).
+        interrupted: bool,
         /// Whether this user's microphone is muted.
         muted: bool,
         /// The call's verification code ([`CallEvent::VerificationCode`]), once the audio has

@@ -48,6 +48,10 @@
 //!   ([`CallEvent::VerificationCode`], [`CallState::InCall`]), derived from the DTLS
 //!   fingerprints of the audio connection: users who compare it aloud notice a signaling
 //!   server that intercepts the audio. See [`verification`].
+//! - **Reconnection.** A lost connection to the server (a network change, a server restart)
+//!   ends no call: the audio goes browser to browser and keeps flowing while the client logs in
+//!   again on its own ([`CallEvent::Reconnecting`], [`CallEvent::Reconnected`]), resuming its
+//!   session, or re-asserting its call to a server that restarted.
 //!
 //! Inside, a pure state machine ([`machine`]) decides everything from events and time, and a
 //! thin browser shell ([`WebCall`]) owns the WebSocket, the `RTCPeerConnection`, the

@@ -1,5 +1,5 @@
-//! Fuzz target `hub`: the input is a script of logins, disconnections, client messages and
-//! waits on six connections of four users, played against a fresh hub with paused tokio time.
+//! Fuzz target `hub`: the input is a script of logins, disconnections, lost sockets and
+//! resumes, client messages and waits on six connections of four users, played against a fresh hub with paused tokio time.
 //! The player and its invariants are `server/tests/hub_script/mod.rs`, shared with the property
 //! test `server/tests/hub_properties.rs`: no panic (timer tasks included); after every step at
 //! most one call per user and exactly two busy users per call, device counts as the
@@ -13,16 +13,20 @@
 //! One byte per number, read in order; a missing byte reads as 0.
 //!
 //! - Setup, 3 bytes: flags (bit 0: single-device; `1 + (flags >> 1) % 3` devices per user),
-//!   ring timeout `1 + b % 40` s, connect timeout `1 + b % 40` s.
+//!   ring timeout `1 + b % 40` s and resume grace period `b / 40` s (from the same byte),
+//!   connect timeout `1 + b % 40` s.
 //! - Then steps (at most [`MAX_STEPS`]) until the input ends, each an opcode `op = b % 16`:
 //!   - 0, 1: connect: slot, user, reads (`b % 8 != 0`);
 //!   - 2: disconnect: slot;
 //!   - 3: wait: `b < 200` waits `b × 100` ms, else `(b − 200) × 5` s;
-//!   - 4 to 15: send from a slot (1 byte), then the message `op − 4`: 0 invite (req, callee,
+//!   - 4 to 14: send from a slot (1 byte), then the message `op − 4`: 0 invite (req, callee,
 //!     video if `b % 16 == 0`, timeout: 0 none, up to 250 that many seconds, else near
 //!     `u32::MAX`), 1 accept, 2 reject, 3 cancel, 4 hang-up (call, failure if `b` odd: text),
 //!     5 signal (call, signal), 6 media connected, 7 watch (count `b % 20`, then user IDs),
-//!     8 ping, 9 renew (text), 10 login (user ID), 11 accept.
+//!     8 ping, 9 renew (text), 10 login (user ID);
+//!   - 15: a slot (1 byte), then `b % 5`: 0 send accept (call), 1 send ack (how many of the
+//!     messages read it leaves out: `b`, 255 one more than were read), 2 lose the socket,
+//!     3 resume the session on a new socket, 4 send media interrupted (call).
 //! - A user ID is `b % 8`: 0 to 4 a user (modulo 4), 5 the ghost, 6 and 7 text. A call ID is
 //!   `b`: below 240 the `b % 8`-th most recent call ID heard, else text. A signal is `b % 8`:
 //!   0, 1 offer (text), 2 answer (text), 3 to 5 ICE (candidate text, `sdp_mid` text if the next
@@ -118,7 +122,7 @@ impl Reader<'_> {
                     b => Some(u32::MAX - u32::from(255 - b)),
                 },
             },
-            1 | 11 => Msg::Accept(self.call()),
+            1 => Msg::Accept(self.call()),
             2 => Msg::Reject(self.call()),
             3 => Msg::Cancel(self.call()),
             4 => Msg::Hangup {
@@ -154,6 +158,25 @@ impl Reader<'_> {
                     b => u64::from(b - 200) * 5_000,
                 },
             },
+            15 => {
+                let slot = self.index();
+                match self.byte() % 5 {
+                    0 => Step::Send {
+                        slot,
+                        msg: Msg::Accept(self.call()),
+                    },
+                    1 => Step::Send {
+                        slot,
+                        msg: Msg::Ack { back: self.byte() },
+                    },
+                    2 => Step::Lose { slot },
+                    3 => Step::Resume { slot },
+                    _ => Step::Send {
+                        slot,
+                        msg: Msg::MediaInterrupted(self.call()),
+                    },
+                }
+            }
             op => Step::Send {
                 slot: self.index(),
                 msg: self.msg(op - 4),
@@ -166,11 +189,13 @@ impl<'a> Arbitrary<'a> for Script {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let mut r = Reader(u.bytes(u.len())?);
         let flags = r.byte();
+        let ring = r.byte();
         let setup = Setup {
             single_device: flags & 1 == 1,
             max_devices: 1 + u32::from(flags >> 1) % 3,
-            ring_timeout_secs: 1 + u32::from(r.byte() % 40),
+            ring_timeout_secs: 1 + u32::from(ring % 40),
             connect_timeout_secs: 1 + u32::from(r.byte() % 40),
+            resume_grace_secs: u32::from(ring / 40),
         };
         let mut steps = Vec::new();
         while !r.0.is_empty() && steps.len() < MAX_STEPS {

@@ -43,6 +43,35 @@
 //!
 //! The server decides every outcome; clients only ask.
 //!
+//! # Reconnecting
+//!
+//! Every message the server sends a logged-in connection on behalf of its user (everything but
+//! `LoggedIn`, `Pong`, `SessionExpiring`, `Renewed` and the `Error`s that answer a request)
+//! comes numbered, as [`ServerMsg::Seq`]: 1, 2, 3, ... per session. The client applies each
+//! number once, in order, and acknowledges what it applied ([`ClientMsg::Ack`]); the server
+//! keeps what is not acknowledged yet.
+//!
+//! A connection that drops without a close frame (a network gone, a server restart) leaves its
+//! session waiting on the server for a grace period: its calls and invitations stand, and what
+//! the server sends meanwhile is kept. The client reconnects and logs in again with
+//! [`Resume`]: the `session` from its last `LoggedIn` and the last `seq` it applied. If the
+//! server still holds the session, it answers `LoggedIn { resumed: true, .. }` and sends again,
+//! in order, every message after that `seq`: nothing is lost and nothing applied twice.
+//!
+//! Otherwise (the server restarted and lost its memory, or the grace period passed) the login
+//! starts a new session (`resumed: false`), and the client re-asserts its call with the
+//! [`CallClaim`] in its `Resume`. A call the server does not know is restored from the claims of
+//! its two parties, which must agree (same call ID, one caller, one callee); a party that does
+//! not claim it within the restore window ends it as [`Outcome::ConnectionLost`]. A call that
+//! ended meanwhile is answered with its `CallEnded`. A client that left its call (rejected,
+//! cancelled, hung up) without hearing it end claims that too ([`ClaimPhase::Left`]), so that a
+//! message lost with a dying server still ends the call the way the user ended it.
+//!
+//! A server that shuts down closes every connection with code 1012 ([`CLOSE_SERVICE_RESTART`]):
+//! the clients reconnect at once. A client that gives up on a connection to reconnect on a new
+//! one closes it with [`CLOSE_RECONNECTING`], which keeps the session waiting like a drop; any
+//! other close frame from a client (a logout, a closed tab) ends its session at once.
+//!
 //! No tokio and no web-sys here: this crate compiles for the server and for wasm alike.
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +93,15 @@ pub const MAX_RING_TIMEOUT_SECS: u32 = 120;
 
 /// The most user IDs one connection may watch the presence of.
 pub const MAX_WATCHED: usize = 16;
+
+/// WebSocket close code a client sends when it gives up on a connection to reconnect on a new
+/// one (its heartbeat found it dead, say): the server keeps the session for the resume, as for
+/// a connection that dropped. Any other close from the client ends its session at once.
+pub const CLOSE_RECONNECTING: u16 = 4000;
+
+/// WebSocket close code of a server that shuts down or restarts (RFC 6455's "service
+/// restart"): reconnect at once.
+pub const CLOSE_SERVICE_RESTART: u16 = 1012;
 
 /// The longest failure message a [`ClientMsg::Hangup`] may carry, in bytes; longer ones are cut.
 pub const MAX_FAILURE_LEN: usize = 200;
@@ -162,6 +200,9 @@ pub enum ClientMsg {
         user_id: UserId,
         user_sig: String,
         sdk_app_id: u32,
+        /// A reconnecting client's session and call; absent on a first login.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Resume>,
     },
     /// Call `callee`. `req` is echoed in [`ServerMsg::CallCreated`] or [`ServerMsg::Error`].
     Invite {
@@ -189,15 +230,24 @@ pub enum ClientMsg {
     },
     /// WebRTC negotiation for the other party of `call_id`.
     Signal { call_id: CallId, signal: Signal },
-    /// This side's audio of an accepted call is connected. The server fails a call whose audio
-    /// does not connect within its limit.
+    /// This side's audio of an accepted call is connected (again, after
+    /// [`ClientMsg::MediaInterrupted`]). The server fails a call whose audio does not connect
+    /// within its limit.
     MediaConnected { call_id: CallId },
+    /// This side's connected audio stopped carrying packets and is being restored (ICE
+    /// restart). A party that reports it while the other party's connection to the server is
+    /// gone tells the server that party vanished: the call ends as
+    /// [`Outcome::ConnectionLost`] at once.
+    MediaInterrupted { call_id: CallId },
     /// Watch the presence of these user IDs (at most [`MAX_WATCHED`]), replacing the IDs watched
     /// before; an empty list stops watching. Each is answered at once with
     /// [`ServerMsg::Presence`], and again whenever it changes.
     Watch { users: Vec<UserId> },
     /// Keep-alive; answered with [`ServerMsg::Pong`].
     Ping,
+    /// Every [`ServerMsg::Seq`] up to and including `seq` was applied: the server need not
+    /// keep them for a reconnection.
+    Ack { seq: u64 },
     /// Extend the session with a fresh UserSig for the same user, typically after
     /// [`ServerMsg::SessionExpiring`]; answered with [`ServerMsg::Renewed`] or an `Error`.
     Renew { user_sig: String },
@@ -222,7 +272,18 @@ pub enum ServerMsg {
         /// other's IP addresses. `false` from servers that predate it.
         #[serde(default)]
         relay_only: bool,
+        /// The session's token, for [`Resume::session`] when reconnecting. Empty from servers
+        /// that can not resume sessions.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        session: String,
+        /// The login resumed the session named in its [`Resume`]: the messages after its `seq`
+        /// follow. `false` for a new session.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resumed: bool,
     },
+    /// A numbered message of the session: `{"seq":[7,{"accepted":{...}}]}`. See
+    /// [Reconnecting](crate#reconnecting).
+    Seq(u64, Box<ServerMsg>),
     /// The session's UserSig expires in `expires_in_secs`: renew it with
     /// [`ClientMsg::Renew`], or the server ends the session then (`SessionExpired`).
     SessionExpiring { expires_in_secs: u64 },
@@ -304,9 +365,63 @@ pub enum Outcome {
     },
     /// An accepted call was hung up by `by` after `duration_secs` seconds.
     HungUp { by: UserId, duration_secs: u64 },
-    /// The call could not go on: its audio did not connect in time, or a party's connection
-    /// went away, for example.
+    /// The call could not go on: its audio did not connect in time, or a party's side broke,
+    /// for example.
     Failed { message: String },
+    /// `user`'s connection was lost (a closed tab, a machine asleep, a network gone) and did not
+    /// come back in time.
+    ConnectionLost { user: UserId },
+}
+
+impl ServerMsg {
+    /// The message inside a [`ServerMsg::Seq`], with its number; any other message as it is.
+    pub fn unsequenced(self) -> (Option<u64>, ServerMsg) {
+        match self {
+            ServerMsg::Seq(seq, msg) => (Some(seq), *msg),
+            msg => (None, msg),
+        }
+    }
+}
+
+/// What a reconnecting client tells the server in its [`ClientMsg::Login`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Resume {
+    /// The session of the client's last `LoggedIn`.
+    pub session: String,
+    /// The last [`ServerMsg::Seq`] number the client applied (0: none).
+    #[serde(default)]
+    pub seq: u64,
+    /// The call the client is in, for a server that no longer knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallClaim>,
+}
+
+/// A reconnecting client's account of its call, so that a server that restarted can restore it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallClaim {
+    pub call_id: CallId,
+    /// The other party.
+    pub peer: UserId,
+    /// Whether the claimant placed the call.
+    pub caller: bool,
+    /// Where the call stands for the claimant.
+    pub phase: ClaimPhase,
+}
+
+/// Where a claimed call stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimPhase {
+    /// It rings (the caller dials, the callee's device rings) for `secs_left` more seconds.
+    Ringing { secs_left: u32 },
+    /// It was accepted `secs` seconds ago (the callee: it sent `Accept`), and its audio is
+    /// `connected`.
+    Accepted { secs: u64, connected: bool },
+    /// The claimant left it: rejected or cancelled it while it rang (`accepted: false`), or hung
+    /// up `secs` seconds after it was accepted. The claimant has not heard the call end, so its
+    /// message may have been lost with the old server: the server ends the call so (or, when it
+    /// does not know the call, remembers that it ended so, for the other party's claim).
+    Left { accepted: bool, secs: u64 },
 }
 
 /// Error codes carried by [`ServerMsg::Error`].
@@ -385,7 +500,27 @@ mod tests {
                 user_id: "alice".into(),
                 user_sig: "sig".into(),
                 sdk_app_id: 1_400_000_000,
+                resume: None,
             },
+            ClientMsg::Login {
+                user_id: "alice".into(),
+                user_sig: "sig".into(),
+                sdk_app_id: 1_400_000_000,
+                resume: Some(Resume {
+                    session: "s".into(),
+                    seq: 9,
+                    call: Some(CallClaim {
+                        call_id: call_id.clone(),
+                        peer: "bob".into(),
+                        caller: true,
+                        phase: ClaimPhase::Accepted {
+                            secs: 12,
+                            connected: true,
+                        },
+                    }),
+                }),
+            },
+            ClientMsg::Ack { seq: 3 },
             ClientMsg::Invite {
                 req: 7,
                 callee: "bob".into(),
@@ -456,8 +591,9 @@ mod tests {
                 duration_secs: 61,
             },
             Outcome::Failed {
-                message: "connection lost".into(),
+                message: "the audio did not connect".into(),
             },
+            Outcome::ConnectionLost { user: "bob".into() },
         ];
         let mut msgs = vec![
             ServerMsg::LoggedIn {
@@ -469,7 +605,15 @@ mod tests {
                 }],
                 expires_in_secs: 3600,
                 relay_only: true,
+                session: "7f1f2a3b".into(),
+                resumed: true,
             },
+            ServerMsg::Seq(
+                4,
+                Box::new(ServerMsg::Accepted {
+                    call_id: call_id.clone(),
+                }),
+            ),
             ServerMsg::SessionExpiring {
                 expires_in_secs: 300,
             },
@@ -608,8 +752,21 @@ mod tests {
                 ice_servers: Vec::new(),
                 expires_in_secs: 0,
                 relay_only: false,
+                session: String::new(),
+                resumed: false,
             }
         );
+    }
+
+    #[test]
+    fn sequenced_messages_are_a_number_and_a_message() {
+        let msg = ServerMsg::Seq(7, Box::new(ServerMsg::Pong));
+        assert_eq!(
+            serde_json::to_string(&msg).unwrap(),
+            r#"{"seq":[7,"pong"]}"#
+        );
+        assert_eq!(msg.unsequenced(), (Some(7), ServerMsg::Pong));
+        assert_eq!(ServerMsg::Pong.unsequenced(), (None, ServerMsg::Pong));
     }
 
     #[test]

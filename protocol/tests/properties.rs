@@ -15,7 +15,8 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use webcall_protocol::{
-    CallType, ClientMsg, ErrorCode, IceServer, Outcome, ServerMsg, Signal, MAX_WATCHED,
+    CallClaim, CallType, ClaimPhase, ClientMsg, ErrorCode, IceServer, Outcome, Resume, ServerMsg,
+    Signal, MAX_WATCHED,
 };
 
 /// `cases` cases from a fixed seed, unless `PROPTEST_CASES` / `PROPTEST_RNG_SEED` say otherwise.
@@ -63,13 +64,14 @@ fn signal() -> impl Strategy<Value = Signal> {
 
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
-        (text(), text(), any::<u32>()).prop_map(|(user_id, user_sig, sdk_app_id)| {
-            ClientMsg::Login {
+        (text(), text(), any::<u32>(), option::of(resume())).prop_map(
+            |(user_id, user_sig, sdk_app_id, resume)| ClientMsg::Login {
                 user_id,
                 user_sig,
                 sdk_app_id,
+                resume,
             }
-        }),
+        ),
         (any::<u32>(), text(), call_type(), option::of(any::<u32>())).prop_map(
             |(req, callee, call_type, timeout_secs)| ClientMsg::Invite {
                 req,
@@ -87,8 +89,33 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         text().prop_map(|call_id| ClientMsg::MediaConnected { call_id }),
         vec(text(), 0..=MAX_WATCHED + 2).prop_map(|users| ClientMsg::Watch { users }),
         Just(ClientMsg::Ping),
+        any::<u64>().prop_map(|seq| ClientMsg::Ack { seq }),
         text().prop_map(|user_sig| ClientMsg::Renew { user_sig }),
     ]
+}
+
+fn resume() -> impl Strategy<Value = Resume> {
+    let phase = prop_oneof![
+        any::<u32>().prop_map(|secs_left| ClaimPhase::Ringing { secs_left }),
+        (any::<u64>(), any::<bool>())
+            .prop_map(|(secs, connected)| ClaimPhase::Accepted { secs, connected }),
+        (any::<bool>(), any::<u64>())
+            .prop_map(|(accepted, secs)| ClaimPhase::Left { accepted, secs }),
+    ];
+    let claim =
+        (text(), text(), any::<bool>(), phase).prop_map(|(call_id, peer, caller, phase)| {
+            CallClaim {
+                call_id,
+                peer,
+                caller,
+                phase,
+            }
+        });
+    (text(), any::<u64>(), option::of(claim)).prop_map(|(session, seq, call)| Resume {
+        session,
+        seq,
+        call,
+    })
 }
 
 fn ice_server() -> impl Strategy<Value = IceServer> {
@@ -110,6 +137,7 @@ fn outcome() -> impl Strategy<Value = Outcome> {
         (text(), any::<u64>())
             .prop_map(|(by, duration_secs)| Outcome::HungUp { by, duration_secs }),
         text().prop_map(|message| Outcome::Failed { message }),
+        text().prop_map(|user| Outcome::ConnectionLost { user }),
     ]
 }
 
@@ -137,15 +165,35 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
 }
 
 fn server_msg() -> impl Strategy<Value = ServerMsg> {
+    let plain = plain_server_msg();
     prop_oneof![
-        (text(), vec(ice_server(), 0..3), any::<u64>(), any::<bool>()).prop_map(
-            |(user_id, ice_servers, expires_in_secs, relay_only)| ServerMsg::LoggedIn {
-                user_id,
-                ice_servers,
-                expires_in_secs,
-                relay_only,
-            }
-        ),
+        3 => plain.clone(),
+        1 => (any::<u64>(), plain).prop_map(|(seq, msg)| ServerMsg::Seq(seq, Box::new(msg))),
+    ]
+}
+
+fn plain_server_msg() -> BoxedStrategy<ServerMsg> {
+    prop_oneof![
+        (
+            text(),
+            vec(ice_server(), 0..3),
+            any::<u64>(),
+            any::<bool>(),
+            text(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(user_id, ice_servers, expires_in_secs, relay_only, session, resumed)| {
+                    ServerMsg::LoggedIn {
+                        user_id,
+                        ice_servers,
+                        expires_in_secs,
+                        relay_only,
+                        session,
+                        resumed,
+                    }
+                }
+            ),
         any::<u64>().prop_map(|expires_in_secs| ServerMsg::SessionExpiring { expires_in_secs }),
         any::<u64>().prop_map(|expires_in_secs| ServerMsg::Renewed { expires_in_secs }),
         (any::<u32>(), text(), text(), any::<u32>()).prop_map(|(req, call_id, callee, ringing)| {
@@ -185,6 +233,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             .prop_map(|(code, message, req)| ServerMsg::Error { code, message, req }),
         Just(ServerMsg::Pong),
     ]
+    .boxed()
 }
 
 /// The pieces of [`json_ish`] text besides arbitrary strings, separated by spaces.
@@ -192,7 +241,9 @@ const JSON_WORDS: &str = concat!(
     r#"{ } [ ] : , " \ null true false 0 -1 4294967296 1e3 \u0000 \ud800 "#,
     "login invite accept reject cancel hangup signal media_connected watch ping renew ",
     "call_id callee req call_type audio video timeout_secs failure offer answer ice candidate ",
-    "sdp sdp_mid sdp_m_line_index users user_id user_sig sdk_app_id logged_in call_ended outcome",
+    "sdp sdp_mid sdp_m_line_index users user_id user_sig sdk_app_id logged_in call_ended outcome ",
+    "ack seq resume session call peer caller phase ringing secs_left accepted secs connected ",
+    "left media_interrupted",
 );
 
 /// Text that looks like JSON: the characters of the wire format, the names of the messages and

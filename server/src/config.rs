@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use clap::Parser;
 use webcall_protocol::{DEFAULT_RING_TIMEOUT_SECS, MAX_RING_TIMEOUT_SECS};
 
-use crate::hub::{DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_DEVICES};
+use crate::hub::{
+    DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_DEVICES, DEFAULT_RESTORE_WINDOW_SECS,
+    DEFAULT_RESUME_GRACE_SECS,
+};
 use crate::limits::{
     DEFAULT_INVITE_BURST, DEFAULT_INVITE_RATE, DEFAULT_LOGIN_BURST, DEFAULT_LOGIN_RATE,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MSG_BURST, DEFAULT_MSG_RATE,
@@ -215,6 +218,29 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(3..=86_400),
     )]
     pub idle_timeout_secs: u64,
+
+    /// How long a device whose connection dropped without a close (a network gone, a machine
+    /// asleep) keeps its place, its calls and the messages it is sent, for the client to
+    /// reconnect and resume its session, in seconds; 0 ends it at once. A party of a call that
+    /// does not come back in time ends the call as CONNECTION_LOST.
+    #[arg(
+        long,
+        env = "WEBCALL_RESUME_GRACE_SECS",
+        default_value_t = DEFAULT_RESUME_GRACE_SECS,
+        value_parser = clap::value_parser!(u32).range(0..=3600),
+    )]
+    pub resume_grace_secs: u32,
+
+    /// After a restart, how long a call that one party's client restored waits for the other
+    /// party's client to claim it too, in seconds; then it ends (CONNECTION_LOST, or a ringing
+    /// call CANCELLED).
+    #[arg(
+        long,
+        env = "WEBCALL_RESTORE_WINDOW_SECS",
+        default_value_t = DEFAULT_RESTORE_WINDOW_SECS,
+        value_parser = clap::value_parser!(u32).range(1..=600),
+    )]
+    pub restore_window_secs: u32,
 
     /// Messages one connection may send a second, sustained (every frame but pongs counts).
     /// One over the limit is dropped and answered RATE_LIMITED; a connection refused
@@ -439,6 +465,8 @@ impl Default for Config {
             relay_only: false,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
             idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+            resume_grace_secs: DEFAULT_RESUME_GRACE_SECS,
+            restore_window_secs: DEFAULT_RESTORE_WINDOW_SECS,
             msg_rate: DEFAULT_MSG_RATE,
             msg_burst: DEFAULT_MSG_BURST,
             invite_rate: DEFAULT_INVITE_RATE,
@@ -503,6 +531,10 @@ mod tests {
             "15",
             "--idle-timeout-secs",
             "20",
+            "--resume-grace-secs",
+            "0",
+            "--restore-window-secs",
+            "30",
             "--msg-rate",
             "30",
             "--msg-burst",
@@ -554,6 +586,8 @@ mod tests {
                 relay_only: true,
                 connect_timeout_secs: 15,
                 idle_timeout_secs: 20,
+                resume_grace_secs: 0,
+                restore_window_secs: 30,
                 msg_rate: 30,
                 msg_burst: 60,
                 invite_rate: 20,
@@ -720,6 +754,23 @@ mod tests {
         assert!(parse(&["--allowed-origin", "call.example.com"]).is_err());
         assert!(parse(&["--allowed-origin", "https://call.example.com/app"]).is_err());
         assert!(parse(&["--allowed-origin", "https://call.example.com"]).is_ok());
+    }
+
+    #[test]
+    fn resume_and_restore_windows_are_bounded() {
+        let parse = |args: &[&str]| Config::try_parse_from(["webcall-server"].iter().chain(args));
+        assert!(parse(&["--resume-grace-secs", "0"]).is_ok());
+        assert!(parse(&["--resume-grace-secs", "3601"]).is_err());
+        assert!(parse(&["--restore-window-secs", "0"]).is_err());
+        assert!(parse(&["--restore-window-secs", "601"]).is_err());
+        assert_eq!(
+            Config::default().resume_grace_secs,
+            DEFAULT_RESUME_GRACE_SECS
+        );
+        assert_eq!(
+            Config::default().restore_window_secs,
+            DEFAULT_RESTORE_WINDOW_SECS
+        );
     }
 
     #[test]

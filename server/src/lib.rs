@@ -146,6 +146,8 @@ impl AppState {
                 max_devices: config.max_devices,
                 single_device: config.single_device,
                 relay_only: ice.relay_only(),
+                resume_grace_secs: config.resume_grace_secs,
+                restore_window_secs: config.restore_window_secs,
             }),
             key: UserSigKey::new(config.sdk_app_id, secret),
             settings: Arc::new(Settings {
@@ -197,8 +199,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then stops accepting, closes the
-/// WebSocket connections (close code 1001) and returns once they are gone (waiting at most a
-/// few seconds for them).
+/// WebSocket connections (close code 1012, "server restarting", so that the clients reconnect
+/// to the next server and claim their calls there) and returns once they are gone (waiting at
+/// most a few seconds for them).
 pub async fn run(
     listener: TcpListener,
     state: AppState,

@@ -195,7 +195,7 @@ impl MessageLimiter {
 }
 
 /// One token bucket per user, for one kind of request. Full buckets are dropped now and then
-/// (at least every [`SWEEP_EVERY`], and whenever the map doubles), so the map only holds users
+/// (at least every `SWEEP_EVERY`, and whenever the map doubles), so the map only holds users
 /// whose bucket is refilling.
 #[derive(Debug)]
 pub struct UserBuckets {

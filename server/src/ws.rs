@@ -8,7 +8,16 @@
 //!
 //! Heartbeat: the writer sends a WebSocket ping every third of the idle timeout, which browsers
 //! answer on their own; a logged-in connection from which nothing at all arrives for the idle
-//! timeout is dead (a laptop lid closed, a network gone) and leaves the hub as if it had closed.
+//! timeout is dead (a laptop lid closed, a network gone).
+//!
+//! Each socket is a *link* to a hub device. A login binds it to a new device, or, resuming a
+//! session, to the device of that session (cutting off the device's older socket, if any). When
+//! the socket ends, the hub hears how: a close frame from the client, or a close the server
+//! chose (session expired, a message too big) removes the device at once; a socket that failed,
+//! fell silent, whose writer stopped, or that the client closed with [`CLOSE_RECONNECTING`] (to
+//! reconnect on a new one) leaves the device *away*, waiting for a resume (see
+//! [`Hub::disconnected`](crate::Hub::disconnected)). At shutdown the hub is not told: the
+//! calls must stand, so that the clients, reconnecting to the next server, claim them.
 //!
 //! Before the upgrade, the handshake's `Origin` must be allowed ([`crate::origin`]; HTTP 403
 //! otherwise) and a connection slot must be free (`--max-connections`; HTTP 503 otherwise).
@@ -20,13 +29,13 @@
 //! | code | reason | when |
 //! |---|---|---|
 //! | 1000 | `logged in elsewhere` | single-device mode: a newer login of the same user took over (after `KickedOut`) |
-//! | 1001 | `server shutting down` | the server stops |
 //! | 1008 | `login timeout` | no `Login` within the login timeout |
 //! | 1008 | `not logged in` | the first message is not a `Login`, or not a valid message |
 //! | 1008 | `login failed` | the `Login` is refused (bad UserSig, wrong SDKAppID, too many devices, ...), after an `Error` |
 //! | 1008 | `rate limit` | a login over the user's login limit (after `Error{RateLimited}`), or 3 × `--msg-burst` messages refused in a row |
 //! | 1008 | `session expired` | the session's UserSig expired without a `Renew`, after `Error{SessionExpired}` |
 //! | 1009 | `message too big` | a message or frame over [`MAX_MESSAGE_SIZE`] |
+//! | 1012 | `server restarting` | the server stops: reconnect (and resume) at once |
 //!
 //! A connection whose outbox overflows (it does not read) or that stays silent for the idle
 //! timeout is dropped without a close frame.
@@ -41,9 +50,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
-use webcall_protocol::{validate_user_id, ClientMsg, ErrorCode, ServerMsg, UserId};
+use webcall_protocol::{
+    validate_user_id, ClientMsg, ErrorCode, Resume, ServerMsg, UserId, CLOSE_RECONNECTING,
+    CLOSE_SERVICE_RESTART,
+};
 
-use crate::hub::{ConnHandle, ConnId, HubError, Outgoing, CLOSE_POLICY, OUTBOX_CAPACITY};
+use crate::hub::{ConnHandle, ConnId, HubError, Login, Outgoing, CLOSE_POLICY, OUTBOX_CAPACITY};
 use crate::limits::{Admit, MessageLimiter};
 use crate::{unix_now, AppState, UserSigError};
 
@@ -55,9 +67,6 @@ const READ_BUFFER_SIZE: usize = 4 * 1024;
 
 /// How much unsent data a socket may buffer before writes fail.
 const MAX_WRITE_BUFFER_SIZE: usize = 512 * 1024;
-
-/// WebSocket close code: the server is going away.
-const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// WebSocket close code: a message was too big.
 const CLOSE_TOO_BIG: u16 = 1009;
@@ -107,8 +116,10 @@ pub(crate) async fn handler(
 /// How a connection's session ended.
 #[derive(Debug)]
 enum Ending {
-    /// The client sent a close frame.
+    /// The client sent a close frame (a logout, a closed tab).
     ClientClosed,
+    /// The client closed the socket to reconnect on a new one ([`CLOSE_RECONNECTING`]).
+    ClientReconnecting,
     /// The socket ended or failed without a close handshake.
     Gone,
     /// The server queued a close frame (bad login, login timeout).
@@ -123,15 +134,30 @@ enum Ending {
     Shutdown,
 }
 
+impl Ending {
+    /// Whether the session ended on purpose, by the client or the server: its device leaves
+    /// at once. Otherwise the socket was lost and the device waits for a resume.
+    fn is_clean(&self) -> bool {
+        match self {
+            // (The hub is not told of a shutdown.)
+            Ending::ClientClosed | Ending::Closing | Ending::TooBig | Ending::Shutdown => true,
+            Ending::ClientReconnecting | Ending::Gone | Ending::WriterDone | Ending::Silent => {
+                false
+            }
+        }
+    }
+}
+
 /// Runs one connection from upgrade to close.
 async fn serve(socket: WebSocket, state: AppState) {
-    let conn = state.hub.next_conn_id();
+    let link = state.hub.next_conn_id();
     let (sink, mut stream) = socket.split();
     let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let ping_every = state.settings.idle_timeout / 3;
     let mut writer = tokio::spawn(write_loop(sink, inbox, ping_every));
     let mut session = Session {
-        conn,
+        link,
+        device: None,
         handle: ConnHandle::new(outbox.clone(), Some(writer.abort_handle())),
         outbox,
         limiter: state.limits.message_limiter(Instant::now()),
@@ -139,7 +165,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         user: None,
         expires_at: tokio::time::Instant::now(),
     };
-    debug!(conn, "connection opened");
+    debug!(link, "connection opened");
 
     let mut writer_done = false;
     let ending = tokio::select! {
@@ -151,13 +177,16 @@ async fn serve(socket: WebSocket, state: AppState) {
         ending = session.run(&mut stream) => ending,
     };
 
-    // The hub forgets the connection first, so that its call ends at once.
-    if session.user.is_some() {
-        state.hub.logout(conn);
+    // The hub hears of the end first, so that a call ends at once when it has to. At shutdown
+    // it is not told: the calls stand for the clients to claim on the next server.
+    if let Some(device) = session.device {
+        if !matches!(ending, Ending::Shutdown) {
+            state.hub.disconnected(device, link, ending.is_clean());
+        }
     }
-    debug!(conn, ?ending, "connection closing");
+    debug!(link, ?ending, "connection closing");
     let close = match ending {
-        Ending::Shutdown => Some((CLOSE_GOING_AWAY, "server shutting down")),
+        Ending::Shutdown => Some((CLOSE_SERVICE_RESTART, "server restarting")),
         Ending::TooBig => Some((CLOSE_TOO_BIG, "message too big")),
         _ => None,
     };
@@ -178,7 +207,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         })
         .await;
     }
-    debug!(conn, "connection closed");
+    debug!(link, "connection closed");
 }
 
 /// Drains the outbox into the socket until told to close or the outbox is dropped, and pings
@@ -231,7 +260,10 @@ async fn write_loop(
 
 /// The reading side of a connection.
 struct Session {
-    conn: ConnId,
+    /// This socket.
+    link: ConnId,
+    /// The hub device the socket is bound to, once logged in.
+    device: Option<ConnId>,
     /// The handle the hub gets at login.
     handle: ConnHandle,
     /// For answers this task sends itself (errors).
@@ -262,7 +294,7 @@ impl Session {
         let deadline = tokio::time::Instant::now() + self.state.settings.login_timeout;
         loop {
             let Ok(frame) = tokio::time::timeout_at(deadline, stream.next()).await else {
-                info!(conn = self.conn, "no login in time; closing");
+                info!(link = self.link, "no login in time; closing");
                 self.close(CLOSE_POLICY, "login timeout").await;
                 return Ending::Closing;
             };
@@ -271,7 +303,8 @@ impl Session {
                     user_id,
                     user_sig,
                     sdk_app_id,
-                }) => match self.login(user_id, &user_sig, sdk_app_id) {
+                    resume,
+                }) => match self.login(user_id, &user_sig, sdk_app_id, resume) {
                     Ok(()) => break,
                     Err((code, message)) => {
                         let reason = if code == ErrorCode::RateLimited {
@@ -308,7 +341,7 @@ impl Session {
                 frame = tokio::time::timeout(idle, stream.next()) => match frame {
                     Ok(frame) => frame,
                     Err(_) => {
-                        info!(conn = self.conn, user = ?self.user, "silent for {idle:?}: counted as gone");
+                        info!(link = self.link, user = ?self.user, "silent for {idle:?}: counted as gone");
                         return Ending::Silent;
                     }
                 },
@@ -319,7 +352,7 @@ impl Session {
                     continue;
                 }
                 _ = tokio::time::sleep_until(end_at) => {
-                    info!(conn = self.conn, user = ?self.user, "UserSig expired without renewal");
+                    info!(link = self.link, user = ?self.user, "UserSig expired without renewal");
                     self.error(ErrorCode::SessionExpired, "the session's UserSig has expired: log in again".into(), None).await;
                     self.close(CLOSE_POLICY, "session expired").await;
                     return Ending::Closing;
@@ -350,7 +383,7 @@ impl Session {
                     if let (Some(req), Some(user)) = (req, &self.user) {
                         if let Err(e) = self.state.limits.invite(user, Instant::now()) {
                             info!(
-                                conn = self.conn,
+                                link = self.link,
                                 user, req, "invitation refused: rate limit"
                             );
                             self.error(ErrorCode::RateLimited, e.to_string(), Some(req))
@@ -358,14 +391,18 @@ impl Session {
                             continue;
                         }
                     }
-                    if let Err(e) = self.state.hub.handle(self.conn, msg) {
-                        debug!(conn = self.conn, %e, "request refused");
+                    let Some(device) = self.device else {
+                        continue;
+                    };
+                    if let Err(e) = self.state.hub.handle_from(device, self.link, msg) {
+                        debug!(link = self.link, device, %e, "request refused");
                         if let (Some(_), Some(user)) = (req, &self.user) {
                             // It rang no one: it does not count against the limit.
                             self.state.limits.invite_refused(user, Instant::now());
                         }
                         if e == HubError::NotLoggedIn {
-                            // Replaced by a newer login: the writer is closing the socket.
+                            // Replaced by a newer login, or taken over by a resume on another
+                            // socket: the writer is closing or cut off.
                             continue;
                         }
                         self.error(e.code(), e.to_string(), req).await;
@@ -378,18 +415,22 @@ impl Session {
         }
     }
 
-    /// Checks a `Login` and registers the connection with the hub (which answers `LoggedIn`).
+    /// Checks a `Login` and registers the connection with the hub (which answers `LoggedIn`),
+    /// as a new device or, with `resume`, the device of a session it resumes. A claim of a
+    /// call (in `resume`) that may create one counts against the user's invitation limit,
+    /// like an `Invite`.
     fn login(
         &mut self,
         user_id: UserId,
         user_sig: &str,
         sdk_app_id: u32,
+        resume: Option<Resume>,
     ) -> Result<(), (ErrorCode, String)> {
         let key = &self.state.key;
         validate_user_id(&user_id)
             .map_err(|e| (ErrorCode::BadUserId, format!("invalid user ID: {e}")))?;
         if sdk_app_id != key.sdk_app_id() {
-            info!(conn = self.conn, user = %user_id, sdk_app_id, "login refused: wrong SDKAppID");
+            info!(link = self.link, user = %user_id, sdk_app_id, "login refused: wrong SDKAppID");
             return Err((
                 ErrorCode::WrongSdkAppId,
                 format!(
@@ -400,28 +441,38 @@ impl Session {
         }
         let now = unix_now();
         let info = key.verify(&user_id, user_sig, now).map_err(|e| {
-            info!(conn = self.conn, user = %user_id, %e, "login refused");
+            info!(link = self.link, user = %user_id, %e, "login refused");
             usersig_error(&e)
         })?;
         self.state
             .limits
             .login(&user_id, Instant::now())
             .map_err(|e| {
-                info!(conn = self.conn, user = %user_id, "login refused: rate limit");
+                info!(link = self.link, user = %user_id, "login refused: rate limit");
                 (ErrorCode::RateLimited, e.to_string())
             })?;
         let expires_at = expiry(info.time, info.expire, now);
         let ice_servers = (self.state.ice_servers)(&user_id);
-        self.state
-            .hub
-            .login(
-                self.conn,
+        let claims = resume.as_ref().is_some_and(|r| r.call.is_some());
+        let may_create_call = claims && self.state.limits.invite(&user_id, Instant::now()).is_ok();
+        let login = Login {
+            resume,
+            may_create_call,
+            ..Login::new(
                 &user_id,
                 self.handle.clone(),
                 ice_servers,
                 secs_until(expires_at),
             )
-            .map_err(|e| (e.code(), e.to_string()))?;
+        };
+        let joined = self.state.hub.login(self.link, login);
+        if may_create_call && !joined.as_ref().is_ok_and(|j| j.created_call) {
+            // It rang no one: it does not count against the limit.
+            self.state.limits.invite_refused(&user_id, Instant::now());
+        }
+        let joined = joined.map_err(|e| (e.code(), e.to_string()))?;
+        debug!(link = self.link, device = joined.device, user = %user_id, resumed = joined.resumed, "socket bound");
+        self.device = Some(joined.device);
         self.user = Some(user_id);
         self.expires_at = expires_at;
         Ok(())
@@ -439,7 +490,7 @@ impl Session {
             .map_err(|e| usersig_error(&e))?;
         // A renewal never shortens the session.
         self.expires_at = self.expires_at.max(expiry(info.time, info.expire, now));
-        info!(conn = self.conn, user, "session renewed");
+        info!(link = self.link, user, "session renewed");
         Ok(secs_until(self.expires_at))
     }
 
@@ -480,10 +531,10 @@ impl Session {
             let _ = self.outbox.try_send(Outgoing::Msg(msg));
         }
         if admit == Admit::Close {
-            info!(conn = self.conn, user = ?self.user, "too many messages over the rate limit: closing");
+            info!(link = self.link, user = ?self.user, "too many messages over the rate limit: closing");
             self.close(CLOSE_POLICY, "rate limit").await;
         } else {
-            debug!(conn = self.conn, "message dropped: rate limit");
+            debug!(link = self.link, "message dropped: rate limit");
         }
         admit
     }
@@ -551,6 +602,9 @@ fn read(frame: Option<Result<Message, axum::Error>>) -> Frame {
             Frame::Bad("binary frames are not supported: send JSON text".into())
         }
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Frame::Skip,
+        Some(Ok(Message::Close(Some(frame)))) if frame.code == CLOSE_RECONNECTING => {
+            Frame::End(Ending::ClientReconnecting)
+        }
         Some(Ok(Message::Close(_))) => Frame::End(Ending::ClientClosed),
     }
 }

@@ -413,9 +413,7 @@ async fn a_disconnect_during_a_call_ends_it_for_the_other_party() {
     drop(bob);
     assert_eq!(
         alice.expect_ended(&call_id).await,
-        Outcome::Failed {
-            message: "bob disconnected".into()
-        }
+        Outcome::ConnectionLost { user: "bob".into() }
     );
     server.wait_offline("bob").await;
     // Alice is free again.
@@ -432,8 +430,8 @@ async fn a_clean_close_during_a_call_ends_it_too() {
     within(alice.ws.close(None)).await.expect("close");
     assert_eq!(
         bob.expect_ended(&call_id).await,
-        Outcome::Failed {
-            message: "alice disconnected".into()
+        Outcome::ConnectionLost {
+            user: "alice".into()
         }
     );
 }

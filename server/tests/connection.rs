@@ -1,5 +1,5 @@
 //! The signaling socket's connection rules: login, bad frames, size limit, replacement,
-//! shutdown.
+//! shutdown. (Reconnecting and resuming: `resume.rs`.)
 
 mod common;
 
@@ -73,6 +73,7 @@ async fn bad_user_sigs_are_refused_with_distinct_errors_and_closed() {
                 user_id: "alice".into(),
                 user_sig,
                 sdk_app_id,
+                resume: None,
             })
             .await;
         let got = client.expect_error(code, None).await;
@@ -101,6 +102,7 @@ async fn sessions_are_warned_renewed_and_ended_at_expiry() {
             user_id: "alice".into(),
             user_sig: key.issue("alice", 600, unix_now()),
             sdk_app_id: APP,
+            resume: None,
         })
         .await;
     match alice.recv().await {
@@ -156,6 +158,7 @@ async fn invalid_user_id_at_login_is_refused() {
             user_id: "al ice".into(),
             user_sig: server.sig("al ice"),
             sdk_app_id: APP,
+            resume: None,
         })
         .await;
     client.expect_error(ErrorCode::BadUserId, None).await;
@@ -219,6 +222,7 @@ async fn a_second_login_on_the_same_connection_is_refused() {
             user_id: "alice".into(),
             user_sig: server.sig("alice"),
             sdk_app_id: APP,
+            resume: None,
         })
         .await;
     alice.expect_error(ErrorCode::NotLoggedIn, None).await;
@@ -239,8 +243,8 @@ async fn an_oversize_frame_closes_the_connection_with_1009() {
         )))
         .await;
     // The call ends (alice's socket still hears it), then her socket closes.
-    let outcome = Outcome::Failed {
-        message: "alice disconnected".into(),
+    let outcome = Outcome::ConnectionLost {
+        user: "alice".into(),
     };
     assert_eq!(alice.expect_ended(&call_id).await, outcome);
     alice.expect_close(1009).await;
@@ -290,13 +294,13 @@ async fn in_single_device_mode_a_new_login_replaces_the_older_connection() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_sockets_with_1001_and_run_returns() {
+async fn shutdown_closes_sockets_with_1012_and_run_returns() {
     let server = TestServer::start().await;
     let mut alice = server.login("alice").await;
     let mut stranger = server.connect().await;
     let shutdown = tokio::spawn(server.shutdown());
     for client in [&mut alice, &mut stranger] {
-        client.expect_close(1001).await;
+        assert_eq!(client.expect_close(1012).await, "server restarting");
         // Reading on sends the close reply; then the server hangs up.
         assert!(matches!(client.next().await, Received::End));
     }

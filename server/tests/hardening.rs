@@ -158,6 +158,7 @@ async fn strict_mode_has_no_development_endpoint() {
             user_id: "mallory".into(),
             user_sig: UserSigKey::new(APP, "another key").issue("mallory", 3600, unix_now()),
             sdk_app_id: APP,
+            resume: None,
         })
         .await;
     assert!(matches!(
@@ -227,6 +228,7 @@ async fn usersig_command_prints_a_sig_that_logs_in() {
             user_id: "alice".into(),
             user_sig: sig.into(),
             sdk_app_id: APP,
+            resume: None,
         })
         .await;
     assert!(matches!(

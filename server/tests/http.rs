@@ -75,6 +75,7 @@ async fn usersig_endpoint_issues_a_sig_that_logs_in() {
             user_id: "alice".into(),
             user_sig: json["user_sig"].as_str().unwrap().into(),
             sdk_app_id: APP,
+            resume: None,
         })
         .await;
     assert!(matches!(

@@ -221,6 +221,7 @@ async fn wss_logs_in_and_pings_then_shuts_down_gracefully() {
             user_id: "alice".into(),
             user_sig: test_sig("alice"),
             sdk_app_id: APP,
+            resume: None,
         },
     )
     .await;
@@ -231,11 +232,11 @@ async fn wss_logs_in_and_pings_then_shuts_down_gracefully() {
     send_msg(&mut ws, &ClientMsg::Ping).await;
     assert_eq!(recv_msg(&mut ws).await, ServerMsg::Pong);
 
-    // The shutdown closes the socket with 1001 (going away), and `run_tls` returns.
+    // The shutdown closes the socket with 1012 (service restart), and `run_tls` returns.
     let stopped = tokio::spawn(server.shutdown());
     match next_text(&mut ws).await {
-        Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1001),
-        other => panic!("expected close 1001, got {other:?}"),
+        Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1012),
+        other => panic!("expected close 1012, got {other:?}"),
     }
     // Reading on answers the close, so the server need not wait for it.
     assert!(next_text(&mut ws).await.is_none());

@@ -1,5 +1,6 @@
-//! Property test of the hub: arbitrary scripts of logins, disconnections, messages (valid and
-//! not, about real calls and made-up ones) and waits, on up to six connections of four users,
+//! Property test of the hub: arbitrary scripts of logins, disconnections, lost sockets and
+//! resumes, messages (valid and not, about real calls and made-up ones) and waits, on up to six
+//! connections of four users,
 //! never make it panic, and other users never notice. `hub_script` plays a script and checks its
 //! invariants after every step; the `hub` fuzz target plays the same scripts from fuzzer input.
 //!
@@ -33,14 +34,28 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 fn setup() -> impl Strategy<Value = Setup> {
-    (any::<bool>(), 1..=3u32, 1..=40u32, 1..=40u32).prop_map(
-        |(single_device, max_devices, ring_timeout_secs, connect_timeout_secs)| Setup {
-            single_device,
-            max_devices,
-            ring_timeout_secs,
-            connect_timeout_secs,
-        },
+    (
+        any::<bool>(),
+        1..=3u32,
+        1..=40u32,
+        1..=40u32,
+        prop_oneof![1 => Just(0u32), 3 => 1..=20u32],
     )
+        .prop_map(
+            |(
+                single_device,
+                max_devices,
+                ring_timeout_secs,
+                connect_timeout_secs,
+                resume_grace_secs,
+            )| Setup {
+                single_device,
+                max_devices,
+                ring_timeout_secs,
+                connect_timeout_secs,
+                resume_grace_secs,
+            },
+        )
 }
 
 fn who() -> impl Strategy<Value = Who> {
@@ -86,10 +101,13 @@ fn msg() -> impl Strategy<Value = Msg> {
             .prop_map(|(call, failure)| Msg::Hangup { call, failure }),
         4 => (call(), signal()).prop_map(|(call, signal)| Msg::Signal { call, signal }),
         2 => call().prop_map(Msg::MediaConnected),
+        2 => call().prop_map(Msg::MediaInterrupted),
         2 => vec(who(), 0..20).prop_map(Msg::Watch),
         1 => Just(Msg::Ping),
         1 => "\\PC{0,8}".prop_map(Msg::Renew),
         1 => who().prop_map(|user| Msg::Login { user }),
+        2 => prop_oneof![3 => Just(0u8), 1 => 1..4u8, 1 => Just(255u8)]
+            .prop_map(|back| Msg::Ack { back }),
     ]
 }
 
@@ -98,6 +116,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0..SLOTS, 0..USERS.len(), prop::bool::weighted(0.85))
             .prop_map(|(slot, user, reads)| Step::Connect { slot, user, reads }),
         2 => (0..SLOTS).prop_map(|slot| Step::Disconnect { slot }),
+        2 => (0..SLOTS).prop_map(|slot| Step::Lose { slot }),
+        2 => (0..SLOTS).prop_map(|slot| Step::Resume { slot }),
         12 => (0..SLOTS, msg()).prop_map(|(slot, msg)| Step::Send { slot, msg }),
         3 => prop_oneof![0..2_000u64, 0..130_000u64].prop_map(|millis| Step::Wait { millis }),
     ]

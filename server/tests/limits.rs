@@ -220,6 +220,7 @@ async fn logins_are_limited_per_user() {
         user_id: "alice".into(),
         user_sig: server.sig("mallory"),
         sdk_app_id: APP,
+        resume: None,
     })
     .await;
     bad.expect_error(ErrorCode::UserSigWrongUser, None).await;
@@ -306,16 +307,13 @@ async fn only_the_own_origin_may_connect_by_default() {
     let (ws, _) = within(tokio_tungstenite::connect_async(request))
         .await
         .expect("same-origin handshake");
-    let mut alice = Client {
-        ws,
-        user: "alice".into(),
-        deadline: DEADLINE,
-    };
+    let mut alice = Client::new(ws, "alice");
     alice
         .send(&ClientMsg::Login {
             user_id: "alice".into(),
             user_sig: server.sig("alice"),
             sdk_app_id: APP,
+            resume: None,
         })
         .await;
     assert!(matches!(alice.recv().await, ServerMsg::LoggedIn { .. }));

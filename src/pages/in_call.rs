@@ -42,6 +42,7 @@ pub fn InCallPage() -> Html {
     let CallView::InCall {
         peer,
         connected,
+        interrupted,
         verification_code,
         ..
     } = &state.call
@@ -69,7 +70,9 @@ pub fn InCallPage() -> Html {
             <p class="timer" role="timer" aria-label={ t.call_duration }>{ clock(*secs) }</p>
             // Holds "Connecting…", then the code, in a height kept for the code and its hint.
             <div class="slot verify" aria-live="polite">
-                if let Some(code) = verification_code {
+                if *interrupted {
+                    <p>{ t.audio_interrupted }</p>
+                } else if let Some(code) = verification_code {
                     <p>
                         { t.verification_code }{ " " }
                         <strong id="verification-code" class="code">{ code }</strong>

@@ -101,8 +101,19 @@ impl Machine {
         }
     }
 
-    /// Ends a relay-only call that can never connect, saying why.
+    /// Ends a relay-only call that can never connect, saying why. A call that connected once
+    /// is not ended here: its TURN server may be back in a moment, and `recovery` gives it its
+    /// time.
     fn relay_impossible(&mut self, now: Millis) {
+        if matches!(
+            self.call,
+            super::Call::Active {
+                connected: true,
+                ..
+            }
+        ) {
+            return;
+        }
         let why = match &self.ice.first_turn_failure {
             Some(error) => format!("the call cannot connect: {error}"),
             None => "the call cannot connect: no TURN server gave this device a relay address"

@@ -7,6 +7,7 @@
 
 use webcall_protocol::{validate_user_id, CallId, CallType, ClientMsg, UserId};
 
+use super::reconnect::Link;
 use super::{Call, Machine, MediaCommand, Millis, Output, Session, Timer, LOGIN_TIMEOUT_MS};
 use crate::{CallEvent, ClientError};
 
@@ -21,7 +22,8 @@ impl Machine {
             return Err(ClientError::AlreadyLoggedIn);
         }
         validate_user_id(&user_id)?;
-        self.session = Session::Connecting { user_id, user_sig };
+        self.session = Session::Connecting { user_id };
+        self.user_sig = user_sig;
         self.out(Output::OpenSocket);
         self.out(Output::SetTimer {
             timer: Timer::LoginDeadline,
@@ -50,9 +52,13 @@ impl Machine {
         call_type: CallType,
         timeout_secs: Option<u32>,
     ) -> Result<(), ClientError> {
-        let Session::LoggedIn { user_id, .. } = &self.session else {
+        let Session::LoggedIn { user_id, link, .. } = &self.session else {
             return Err(ClientError::NotLoggedIn);
         };
+        // The invitation could not go out, and the call could not be claimed without an ID.
+        if *link != Link::Up {
+            return Err(ClientError::Reconnecting);
+        }
         validate_user_id(&callee)?;
         if &callee == user_id {
             return Err(ClientError::CallSelf);
@@ -80,7 +86,10 @@ impl Machine {
     }
 
     pub(super) fn accept(&mut self) -> Result<(), ClientError> {
-        let Call::Incoming { call_id, caller } = &self.call else {
+        let Call::Incoming {
+            call_id, caller, ..
+        } = &self.call
+        else {
             return Err(ClientError::NoCall("accept"));
         };
         let call_id = call_id.clone();
@@ -100,8 +109,8 @@ impl Machine {
         match &self.call {
             Call::Incoming { call_id, .. } => {
                 let call_id = call_id.clone();
-                self.send(ClientMsg::Reject { call_id });
                 self.go_idle();
+                self.send(ClientMsg::Reject { call_id });
                 Ok(())
             }
             _ => Err(ClientError::NoCall("reject")),
@@ -109,11 +118,17 @@ impl Machine {
     }
 
     /// Sends a fresh UserSig to extend the session; the server answers with `Renewed` (an event
-    /// [`CallEvent::SessionRenewed`]) or an error.
+    /// [`CallEvent::SessionRenewed`]) or an error. Once confirmed, the UserSig is the one to log
+    /// in again with after a lost connection; while reconnecting it is that at once (and the
+    /// renewal goes out after the login).
     pub(super) fn renew(&mut self, user_sig: String) -> Result<(), ClientError> {
         if self.user_id().is_none() {
             return Err(ClientError::NotLoggedIn);
         }
+        if self.is_reconnecting() {
+            self.user_sig = user_sig.clone();
+        }
+        self.renewing = Some(user_sig.clone());
         self.send(ClientMsg::Renew { user_sig });
         Ok(())
     }
@@ -134,10 +149,10 @@ impl Machine {
     }
 
     pub(super) fn hangup(&mut self, now: Millis) -> Result<(), ClientError> {
-        match std::mem::replace(&mut self.call, Call::Idle) {
+        match self.take_call() {
             Call::Idle => return Err(ClientError::NoCall("hang up")),
             Call::OpeningMic { .. } => {}
-            Call::Inviting { req, callee } => self.abandon_invite(req, &callee),
+            Call::Inviting { req, callee, .. } => self.abandon_invite(req, &callee),
             Call::Dialing { call_id, .. } => self.send(ClientMsg::Cancel { call_id }),
             Call::Incoming { call_id, .. } => self.send(ClientMsg::Reject { call_id }),
             // While accepting, the server may have accepted already; a hang-up covers both

@@ -4,6 +4,10 @@ use webcall_protocol::{CallType, ClientMsg, IceServer, ServerMsg, Signal, UserId
 
 use crate::{CallEvent, IceServerError, MediaError};
 
+/// The WebSocket close code of a connection that dropped without a close frame, or a socket
+/// that never opened (RFC 6455's 1006).
+pub const CLOSE_ABNORMAL: u16 = 1006;
+
 /// Milliseconds on a monotonic clock chosen by the caller (`performance.now()` in the browser, a
 /// counter in tests). The machine only compares and adds them.
 pub type Millis = u64;
@@ -34,12 +38,15 @@ pub enum Input {
     /// watching). Kept across logins.
     WatchPresence(Vec<UserId>),
     /// The app renews the session with a fresh UserSig for the same user (after
-    /// [`CallEvent::SessionExpiring`](crate::CallEvent::SessionExpiring)).
+    /// [`CallEvent::SessionExpiring`]).
     Renew { user_sig: String },
     /// The signaling socket opened.
     SocketOpened,
-    /// The signaling socket closed or failed.
-    SocketClosed { reason: String },
+    /// The signaling socket closed or failed; `code` is the WebSocket close code
+    /// ([`CLOSE_ABNORMAL`] when the connection dropped without a close frame or never opened).
+    /// Codes 1000, 1008 and 1009 from the server end the session; any other loss of a
+    /// logged-in socket starts a reconnection.
+    SocketClosed { reason: String, code: u16 },
     /// A message from the server.
     Server(ServerMsg),
     /// A result from the media layer.
@@ -53,8 +60,12 @@ pub enum Input {
 pub enum Output {
     /// Open the signaling socket.
     OpenSocket,
-    /// Close the signaling socket.
+    /// Close the signaling socket: the session is over.
     CloseSocket,
+    /// Close the signaling socket as one given up for a new one, with close code
+    /// [`CLOSE_RECONNECTING`](webcall_protocol::CLOSE_RECONNECTING): the server keeps the session
+    /// for the resume that follows, as if the connection had just dropped.
+    AbandonSocket,
     /// Send a message on the signaling socket.
     Send(ClientMsg),
     /// Act on the microphone or the peer connection.
@@ -72,8 +83,15 @@ pub enum Output {
 pub enum Timer {
     /// The login has not been answered in time.
     LoginDeadline,
-    /// Time to send a keep-alive ping.
+    /// Time to send a keep-alive ping, acknowledge what arrived, and check that the server
+    /// still answers.
     Heartbeat,
+    /// Time for the next attempt to reconnect after the connection was lost.
+    Reconnect,
+    /// Time for the caller to restart ICE on an interrupted audio path.
+    IceRestart,
+    /// The interrupted audio path had its time to come back.
+    MediaLost,
 }
 
 /// A command to the media layer (microphone + `RTCPeerConnection` + remote audio playback).
@@ -98,6 +116,13 @@ pub enum MediaCommand {
     /// The microphone opened after the peer connection was created: send its track on the
     /// connection's audio sender, without renegotiating.
     AttachMic,
+    /// Restart ICE on the call's peer connection: take `ice_servers` and `relay_only` (fresh
+    /// TURN credentials), create an offer with new ICE credentials (`iceRestart`) and report
+    /// it as [`MediaEvent::LocalSignal`], with the new local candidates.
+    RestartIce {
+        ice_servers: Vec<IceServer>,
+        relay_only: bool,
+    },
     /// Apply a signal from the other party: set a remote offer (and answer it), set a remote
     /// answer, or add a remote ICE candidate (held until the remote description is set).
     ApplySignal(Signal),
@@ -118,6 +143,9 @@ pub enum MediaEvent {
     LocalSignal(Signal),
     /// The audio path connected (`connectionState` "connected").
     Connected,
+    /// The audio path stopped carrying packets (`connectionState` "disconnected"); it may
+    /// come back by itself ([`MediaEvent::Connected`] again).
+    Disconnected,
     /// The audio path failed (`connectionState` "failed").
     Failed,
     /// The call's verification code, computed once the audio path connected from the local

@@ -30,6 +30,7 @@ impl Machine {
                     self.call = Call::Inviting {
                         req,
                         callee: callee.clone(),
+                        timeout_secs: *timeout_secs,
                     };
                     self.send(msg);
                 }
@@ -79,10 +80,14 @@ impl Machine {
                         let user_id = peer.clone();
                         self.send(ClientMsg::MediaConnected { call_id });
                         self.event(CallEvent::UserEnter { user_id });
+                    } else {
+                        self.media_restored();
                     }
                 }
             }
-            MediaEvent::Failed => self.end_call_failed(now, "the audio connection failed"),
+            // Interruptions and ICE restarts: see `recovery`.
+            MediaEvent::Disconnected => self.media_down(now, false),
+            MediaEvent::Failed => self.media_down(now, true),
             MediaEvent::VerificationCode(code) => {
                 // Only an accepted call has one: the audio connects after the accept. The
                 // browser may report "connected" again (after a network change); the code then

@@ -19,7 +19,9 @@
 //!   either merges the two calls (`CallMerged`: this side becomes the callee of an accepted
 //!   call) or refuses the `Invite`, and then the held invitation rings here;
 //! - **presence**: the IDs the app watches, sent with every login, and what the server said
-//!   about each on this connection.
+//!   about each on this connection;
+//! - **the connection**: a lost one is restored without ending the session or the call (see
+//!   `reconnect`); the server's numbered messages are applied once each and acknowledged.
 //!
 //! The machine's code is split by where an input comes from; every file adds an `impl Machine`
 //! block:
@@ -29,16 +31,24 @@
 //!   queueing outputs);
 //! - `intents`: what the app asks for (log in, call, accept, hang up, mute, watch presence);
 //! - `session`: the socket, the login on it, its timers and its end;
-//! - `server`: every message from the server;
+//! - `reconnect`: restoring a lost connection (and `backoff`, the wait between attempts;
+//!   `claim`, the call as this side tells it when it logs in again);
+//! - `server`: every message from the server (and `sequence`, their numbering and
+//!   acknowledgement);
 //! - `media`: what the microphone and the peer connection report;
 //! - `ice`: the STUN/TURN servers and policy of the peer connection, and their failures;
 //! - `io`: the types that go in and come out; `presence`: the presence watch list.
 
+mod backoff;
+mod claim;
 mod ice;
 mod intents;
 mod io;
 mod media;
 mod presence;
+mod reconnect;
+mod recovery;
+mod sequence;
 mod server;
 mod session;
 
@@ -46,18 +56,31 @@ use std::collections::VecDeque;
 
 use webcall_protocol::{CallId, CallType, ClientMsg, IceServer, UserId};
 
-pub use io::{Input, MediaCommand, MediaEvent, Millis, Output, Timer};
+pub use backoff::MAX_BACKOFF_MS;
+pub use io::{Input, MediaCommand, MediaEvent, Millis, Output, Timer, CLOSE_ABNORMAL};
+pub use reconnect::OUTBOX_LEN;
+pub use recovery::{ICE_RESTART_AFTER_MS, ICE_RESTART_RETRY_MS, MEDIA_LOST_AFTER_MS};
+pub use sequence::ACK_AFTER;
 pub use server::server_error_code;
 
 use crate::{CallEvent, CallState, ClientError, NoRespReason};
+use backoff::Rng;
 use ice::IceWatch;
 use presence::Presence;
+use reconnect::{Link, Outbox};
+use sequence::Sequence;
 
 /// How long a login may take before it is given up.
 pub const LOGIN_TIMEOUT_MS: Millis = 10_000;
 
-/// How often a logged-in client pings the server.
-pub const HEARTBEAT_INTERVAL_MS: Millis = 15_000;
+/// How often a logged-in client pings the server (and acknowledges what it applied).
+pub const HEARTBEAT_INTERVAL_MS: Millis = 3_000;
+
+/// A connection on which nothing arrived from the server for this long (not even the `Pong`s
+/// of four pings) is dead: the heartbeat tick that finds it so closes it and reconnects, so a
+/// dead connection is noticed at most `DEAD_AFTER_MS + HEARTBEAT_INTERVAL_MS` after the last
+/// message.
+pub const DEAD_AFTER_MS: Millis = 12_000;
 
 /// The connection to the server and who is logged in on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +89,6 @@ enum Session {
     /// The socket is opening.
     Connecting {
         user_id: UserId,
-        user_sig: String,
     },
     /// `Login` is sent, the answer not yet in.
     Authenticating {
@@ -77,6 +99,8 @@ enum Session {
         ice_servers: Vec<IceServer>,
         /// Peer connections may only use relayed (TURN) candidates.
         relay_only: bool,
+        /// Whether the connection is up, or being restored.
+        link: Link,
     },
 }
 
@@ -94,17 +118,20 @@ enum Call {
     Inviting {
         req: u32,
         callee: UserId,
+        timeout_secs: Option<u32>,
     },
-    /// Caller: the call exists; `ringing` of the callee's devices ring.
+    /// Caller: the call exists; `ringing` of the callee's devices ring, until `rings_until`.
     Dialing {
         call_id: CallId,
         callee: UserId,
         ringing: u32,
+        rings_until: Millis,
     },
-    /// Callee: ringing here.
+    /// Callee: ringing here, until `rings_until`.
     Incoming {
         call_id: CallId,
         caller: UserId,
+        rings_until: Millis,
     },
     /// Callee: `Accept` is sent, the server's answer not yet in. The microphone opens and the
     /// peer connection negotiates meanwhile, so audio from the caller flows as early as it can.
@@ -116,8 +143,14 @@ enum Call {
     Active {
         call_id: CallId,
         peer: UserId,
+        /// Whether this side placed the call.
+        caller: bool,
         since: Millis,
+        /// Whether the audio path has connected (and so reported to the server).
         connected: bool,
+        /// Since when the connected path is down, while it is being restored (see
+        /// `recovery`).
+        interrupted: Option<Millis>,
         muted: bool,
         /// The verification code, once the shell has computed it.
         verification_code: Option<String>,
@@ -125,13 +158,16 @@ enum Call {
 }
 
 impl Call {
-    /// A call with `peer` accepted at `since`, its audio not connected yet.
-    fn active(call_id: CallId, peer: UserId, since: Millis) -> Call {
+    /// A call with `peer` accepted at `since`, its audio not connected yet; `caller` when this
+    /// side placed it.
+    fn active(call_id: CallId, peer: UserId, caller: bool, since: Millis) -> Call {
         Call::Active {
             call_id,
             peer,
+            caller,
             since,
             connected: false,
+            interrupted: None,
             muted: false,
             verification_code: None,
         }
@@ -161,6 +197,8 @@ struct Invitation {
     caller: UserId,
     call_type: CallType,
     timeout_secs: u32,
+    /// When it stops ringing: `timeout_secs` after it arrived.
+    rings_until: Millis,
 }
 
 /// This user's call on another device.
@@ -188,7 +226,74 @@ pub struct Machine {
     presence: Presence,
     /// What the current peer connection reported about its STUN/TURN servers.
     ice: IceWatch,
+    /// The UserSig to log in again with: the login's, or the latest confirmed renewal's.
+    user_sig: String,
+    /// The UserSig of the last `Renew`, until the server confirms it.
+    renewing: Option<String>,
+    /// The session of the last `LoggedIn`, to resume after a lost connection.
+    session_token: String,
+    /// The numbering of the session's messages.
+    sequence: Sequence,
+    /// When something last arrived from the server.
+    last_heard: Millis,
+    /// What waits for the server while the connection is being restored.
+    outbox: Outbox,
+    /// Jitter for the reconnection backoff.
+    rng: Rng,
+    /// The last call this side left (cancelled, rejected, hung up) until the server confirms
+    /// its end (see `claim`).
+    left: Option<Left>,
+    /// The call most recently left, for `left` when the message that leaves it goes out.
+    leaving: Option<Left>,
+    /// The time of the input being handled.
+    now: Millis,
     outputs: VecDeque<Output>,
+}
+
+/// A call this side left, and the message that left it, until the server confirms its end: a
+/// message lost with a dying server is claimed after the reconnection, so that the call still
+/// ends the way the user ended it.
+#[derive(Debug, Clone, PartialEq)]
+struct Left {
+    call_id: CallId,
+    peer: UserId,
+    caller: bool,
+    /// How long the call had been accepted when left, in seconds; `None` while it rang.
+    accepted_secs: Option<u64>,
+    /// The `Cancel`, `Reject` or `Hangup` that left it.
+    msg: Option<ClientMsg>,
+}
+
+impl Left {
+    /// `call` as left at `now`, when it is one the server issued.
+    fn of(call: &Call, now: Millis) -> Option<Left> {
+        let (call_id, peer, caller, since) = match call {
+            Call::Idle | Call::OpeningMic { .. } | Call::Inviting { .. } => return None,
+            Call::Dialing {
+                call_id, callee, ..
+            } => (call_id, callee, true, None),
+            Call::Incoming {
+                call_id, caller, ..
+            } => (call_id, caller, false, None),
+            Call::Accepting {
+                call_id, caller, ..
+            } => (call_id, caller, false, Some(now)),
+            Call::Active {
+                call_id,
+                peer,
+                caller,
+                since,
+                ..
+            } => (call_id, peer, *caller, Some(*since)),
+        };
+        Some(Left {
+            call_id: call_id.clone(),
+            peer: peer.clone(),
+            caller,
+            accepted_secs: since.map(|since| now.saturating_sub(since) / 1000),
+            msg: None,
+        })
+    }
 }
 
 impl Machine {
@@ -204,8 +309,24 @@ impl Machine {
             elsewhere: None,
             presence: Presence::default(),
             ice: IceWatch::default(),
+            user_sig: String::new(),
+            renewing: None,
+            session_token: String::new(),
+            sequence: Sequence::default(),
+            last_heard: 0,
+            outbox: Outbox::default(),
+            rng: Rng::default(),
+            left: None,
+            leaving: None,
+            now: 0,
             outputs: VecDeque::new(),
         }
+    }
+
+    /// Seeds the generator of the reconnection backoff's jitter, so that clients that lost the
+    /// server together come back apart. Unseeded, every machine draws the same sequence.
+    pub fn seed_rng(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
     }
 
     /// The next thing for the shell to do, in order.
@@ -213,7 +334,7 @@ impl Machine {
         self.outputs.pop_front()
     }
 
-    /// The logged-in user, once the server confirmed the login.
+    /// The logged-in user, once the server confirmed the login (also while reconnecting).
     pub fn user_id(&self) -> Option<&str> {
         match &self.session {
             Session::LoggedIn { user_id, .. } => Some(user_id),
@@ -247,7 +368,9 @@ impl Machine {
                 callee: callee.clone(),
                 ringing: Some(*ringing),
             },
-            Call::Incoming { call_id, caller } => CallState::Incoming {
+            Call::Incoming {
+                call_id, caller, ..
+            } => CallState::Incoming {
                 caller: caller.clone(),
                 call_id: call_id.clone(),
             },
@@ -260,13 +383,16 @@ impl Machine {
                 peer,
                 since,
                 connected,
+                interrupted,
                 muted,
                 verification_code,
+                ..
             } => CallState::InCall {
                 peer: peer.clone(),
                 call_id: call_id.clone(),
                 since_ms: *since,
                 connected: *connected,
+                interrupted: interrupted.is_some(),
                 muted: *muted,
                 verification_code: verification_code.clone(),
             },
@@ -276,6 +402,7 @@ impl Machine {
     /// Feeds one input in at time `now`. User intents that can not be carried out return an
     /// error and change nothing.
     pub fn handle(&mut self, now: Millis, input: Input) -> Result<(), ClientError> {
+        self.now = now;
         match input {
             Input::Login { user_id, user_sig } => self.login(now, user_id, user_sig),
             Input::Logout => self.logout(now),
@@ -291,11 +418,11 @@ impl Machine {
             Input::WatchPresence(users) => self.watch_presence(users),
             Input::Renew { user_sig } => self.renew(user_sig),
             Input::SocketOpened => {
-                self.socket_opened();
+                self.socket_opened(now);
                 Ok(())
             }
-            Input::SocketClosed { reason } => {
-                self.socket_closed(now, reason);
+            Input::SocketClosed { reason, code } => {
+                self.socket_closed(now, reason, code);
                 Ok(())
             }
             Input::Server(msg) => {
@@ -317,14 +444,14 @@ impl Machine {
 
     /// Leaves whatever call there is because it can not go on, telling the server and the app.
     fn end_call_failed(&mut self, now: Millis, why: &str) {
-        let call = std::mem::replace(&mut self.call, Call::Idle);
+        let call = self.take_call();
         if call.has_media() {
             self.out(Output::Media(MediaCommand::Close));
         }
         match call {
             Call::Idle => {}
             Call::OpeningMic { .. } => {}
-            Call::Inviting { req, callee } => {
+            Call::Inviting { req, callee, .. } => {
                 self.abandon_invite(req, &callee);
                 self.event(CallEvent::NoResp {
                     user_id: callee,
@@ -340,7 +467,9 @@ impl Machine {
                     reason: NoRespReason::Unreachable(why.into()),
                 });
             }
-            Call::Incoming { call_id, caller } => {
+            Call::Incoming {
+                call_id, caller, ..
+            } => {
                 self.send(ClientMsg::Reject {
                     call_id: call_id.clone(),
                 });
@@ -406,10 +535,12 @@ impl Machine {
             caller,
             call_type,
             timeout_secs,
+            rings_until,
         } = invitation;
         self.call = Call::Incoming {
             call_id: call_id.clone(),
             caller: caller.clone(),
+            rings_until,
         };
         self.event(CallEvent::Invited {
             sponsor: caller,
@@ -419,18 +550,51 @@ impl Machine {
         });
     }
 
+    /// Leaves the call: returns it and leaves none; an interrupted one's recovery timers stop.
+    fn take_call(&mut self) -> Call {
+        let call = std::mem::replace(&mut self.call, Call::Idle);
+        self.leaving = Left::of(&call, self.now);
+        if matches!(
+            call,
+            Call::Active {
+                interrupted: Some(_),
+                ..
+            }
+        ) {
+            self.stop_recovery();
+        }
+        call
+    }
+
     /// Back to no call, closing any media.
     fn go_idle(&mut self) {
-        let call = std::mem::replace(&mut self.call, Call::Idle);
+        let call = self.take_call();
         if call.has_media() {
             self.out(Output::Media(MediaCommand::Close));
         }
     }
 
-    /// Queues a message, dropping it when there is no session to carry it.
+    /// Queues a message, dropping it when there is no session to carry it and holding it while
+    /// the connection is being restored.
     fn send(&mut self, msg: ClientMsg) {
-        if self.session != Session::LoggedOut {
-            self.out(Output::Send(msg));
+        if let ClientMsg::Cancel { call_id }
+        | ClientMsg::Reject { call_id }
+        | ClientMsg::Hangup { call_id, .. } = &msg
+        {
+            if let Some(left) = self.leaving.take_if(|l| l.call_id == *call_id) {
+                self.left = Some(Left {
+                    msg: Some(msg.clone()),
+                    ..left
+                });
+            }
+        }
+        match &self.session {
+            Session::LoggedOut => {}
+            Session::LoggedIn {
+                link: Link::Down { .. },
+                ..
+            } => self.outbox.push(msg),
+            _ => self.out(Output::Send(msg)),
         }
     }
 

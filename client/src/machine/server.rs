@@ -1,30 +1,65 @@
 //! Every message from the server ([`ServerMsg`]), and [`server_error_code`].
 //!
+//! Numbered messages ([`ServerMsg::Seq`]) are applied once each (see `sequence`); while the
+//! connection is being restored only the answer to the login counts (see `reconnect`).
+//!
 //! The server decides every outcome; these handlers follow it. They ignore what no longer
 //! concerns this device (an answer to an invitation the user withdrew, news of a call this side
 //! already left), and track the user's calls on other devices and the invitations that crossed
 //! the user's own (glare).
 
-use webcall_protocol::{CallId, ClientMsg, ErrorCode, Outcome, ServerMsg, UserId};
+use webcall_protocol::{
+    CallId, ClientMsg, ErrorCode, Outcome, ServerMsg, UserId, DEFAULT_RING_TIMEOUT_SECS,
+    MAX_RING_TIMEOUT_SECS,
+};
 
 use super::{Call, Elsewhere, Invitation, Machine, MediaCommand, Millis, Output, Session};
 use crate::{CallEvent, NoRespReason};
 
+/// Why a call ends when the server says a party's connection was lost for good.
+const CONNECTION_LOST: &str = "connection lost";
+
 impl Machine {
     pub(super) fn server_message(&mut self, now: Millis, msg: ServerMsg) {
+        // Anything at all, a Pong included, shows the connection is alive.
+        self.last_heard = now;
+        if self.is_reconnecting() {
+            self.reconnect_answer(now, msg);
+            return;
+        }
+        let (seq, msg) = msg.unsequenced();
+        if let Some(seq) = seq {
+            if !self.sequence.apply(seq) {
+                // Sent again after a reconnection, and applied already.
+                return;
+            }
+        }
+        self.apply_server_message(now, msg);
+        if seq.is_some() {
+            self.ack_if_many();
+        }
+    }
+
+    fn apply_server_message(&mut self, now: Millis, msg: ServerMsg) {
         match msg {
             ServerMsg::LoggedIn {
                 user_id,
                 ice_servers,
                 relay_only,
+                session,
                 ..
-            } => self.logged_in(now, user_id, ice_servers, relay_only),
+            } => self.logged_in(now, user_id, ice_servers, relay_only, session),
+            // Numbered messages do not nest.
+            ServerMsg::Seq(..) => {}
             ServerMsg::SessionExpiring { expires_in_secs } => {
                 if self.user_id().is_some() {
                     self.event(CallEvent::SessionExpiring { expires_in_secs });
                 }
             }
             ServerMsg::Renewed { expires_in_secs } => {
+                if let Some(user_sig) = self.renewing.take() {
+                    self.user_sig = user_sig;
+                }
                 if self.user_id().is_some() {
                     self.event(CallEvent::SessionRenewed { expires_in_secs });
                 }
@@ -34,12 +69,13 @@ impl Machine {
                 call_id,
                 ringing,
                 ..
-            } => self.call_created(req, call_id, ringing),
+            } => self.call_created(now, req, call_id, ringing),
             ServerMsg::Ringing { call_id, devices } => {
                 if let Call::Dialing {
                     call_id: ours,
                     callee,
                     ringing,
+                    ..
                 } = &mut self.call
                 {
                     if *ours == call_id {
@@ -58,11 +94,17 @@ impl Machine {
                 if self.user_id().is_none() {
                     return;
                 }
+                if self.left.as_ref().is_some_and(|l| l.call_id == call_id) {
+                    // This side rejected it already; a server that lost the reject rings again.
+                    self.send(ClientMsg::Reject { call_id });
+                    return;
+                }
                 let invitation = Invitation {
                     call_id,
                     caller,
                     call_type,
                     timeout_secs,
+                    rings_until: now + Millis::from(timeout_secs) * 1000,
                 };
                 match self.call {
                     Call::Idle => self.ring(invitation),
@@ -109,23 +151,33 @@ impl Machine {
         }
     }
 
-    fn call_created(&mut self, req: u32, call_id: CallId, ringing: u32) {
+    fn call_created(&mut self, now: Millis, req: u32, call_id: CallId, ringing: u32) {
         if self.cancelled_req == Some(req) {
             self.cancelled_req = None;
             self.send(ClientMsg::Cancel { call_id });
             return;
         }
-        let Call::Inviting { req: ours, callee } = &self.call else {
+        let Call::Inviting {
+            req: ours,
+            callee,
+            timeout_secs,
+        } = &self.call
+        else {
             return;
         };
         if *ours != req {
             return;
         }
         let callee = callee.clone();
+        // As the server applies it.
+        let ring_secs = timeout_secs
+            .unwrap_or(DEFAULT_RING_TIMEOUT_SECS)
+            .clamp(1, MAX_RING_TIMEOUT_SECS);
         self.call = Call::Dialing {
             call_id,
             callee: callee.clone(),
             ringing,
+            rings_until: now + Millis::from(ring_secs) * 1000,
         };
         // The server would not have created the call while one rang for this user; a held
         // invitation is over.
@@ -152,7 +204,7 @@ impl Machine {
             return;
         }
         self.pending = None;
-        self.call = Call::active(call_id, caller.clone(), now);
+        self.call = Call::active(call_id, caller.clone(), false, now);
         // The microphone is open already: the peer sends it from the start and answers the
         // caller's offer, which follows.
         self.create_peer(false);
@@ -167,14 +219,14 @@ impl Machine {
                 ..
             } if *ours == call_id => {
                 let peer = callee.clone();
-                self.call = Call::active(call_id, peer.clone(), now);
+                self.call = Call::active(call_id, peer.clone(), true, now);
                 self.event(CallEvent::UserAccept { user_id: peer });
             }
             Call::Accepting {
                 call_id: ours,
                 caller,
             } if *ours == call_id => {
-                self.call = Call::active(call_id, caller.clone(), now);
+                self.call = Call::active(call_id, caller.clone(), false, now);
             }
             _ => {}
         }
@@ -186,6 +238,7 @@ impl Machine {
             Call::Incoming {
                 call_id: ours,
                 caller,
+                ..
             }
             | Call::Accepting {
                 call_id: ours,
@@ -225,6 +278,10 @@ impl Machine {
     }
 
     fn call_ended(&mut self, now: Millis, call_id: CallId, outcome: Outcome) {
+        if self.left.as_ref().is_some_and(|l| l.call_id == call_id) {
+            // The end of the call this side left: confirmed.
+            self.left = None;
+        }
         if self
             .elsewhere
             .as_ref()
@@ -243,7 +300,7 @@ impl Machine {
             // A call this side already left, or never knew: nothing to do.
             return;
         }
-        let call = std::mem::replace(&mut self.call, Call::Idle);
+        let call = self.take_call();
         if call.has_media() {
             self.out(Output::Media(MediaCommand::Close));
         }
@@ -264,9 +321,23 @@ impl Machine {
                     user_id: callee,
                     reason: NoRespReason::Unreachable(message),
                 },
+                Outcome::ConnectionLost { .. } => CallEvent::NoResp {
+                    user_id: callee,
+                    reason: NoRespReason::Unreachable(CONNECTION_LOST.into()),
+                },
                 // The caller's own cancel or hang-up: already idle locally.
                 Outcome::Cancelled { .. } | Outcome::HungUp { .. } => return,
             },
+            // The callee had accepted: the call ends like an accepted one.
+            Call::Accepting { caller, .. } if matches!(outcome, Outcome::ConnectionLost { .. }) => {
+                self.event(CallEvent::UserLeave { user_id: caller });
+                CallEvent::CallEnd {
+                    call_id,
+                    duration_secs: 0,
+                    ended_by: None,
+                    failure: Some(CONNECTION_LOST.into()),
+                }
+            }
             Call::Incoming { caller, .. } | Call::Accepting { caller, .. } => match outcome {
                 Outcome::NoAnswer { .. } => CallEvent::CallingTimeout {
                     sponsor: caller,
@@ -282,6 +353,11 @@ impl Machine {
                     call_id,
                     caller_disconnected: disconnected,
                 },
+                Outcome::ConnectionLost { .. } => CallEvent::CallingCancel {
+                    sponsor: caller,
+                    call_id,
+                    caller_disconnected: true,
+                },
                 Outcome::Busy | Outcome::HungUp { .. } | Outcome::Failed { .. } => {
                     CallEvent::CallingCancel {
                         sponsor: caller,
@@ -295,6 +371,9 @@ impl Machine {
                 let (duration_secs, ended_by, failure) = match outcome {
                     Outcome::HungUp { by, duration_secs } => (duration_secs, Some(by), None),
                     Outcome::Failed { message } => (local_secs, None, Some(message)),
+                    Outcome::ConnectionLost { .. } => {
+                        (local_secs, None, Some(CONNECTION_LOST.to_owned()))
+                    }
                     // Not outcomes of an accepted call; the server never sends them for one.
                     _ => (local_secs, None, Some("the call ended unexpectedly".into())),
                 };

@@ -25,6 +25,8 @@ fn sessions_expire_and_renew() {
             ice_servers: vec![],
             expires_in_secs: 600,
             relay_only: false,
+            session: "s-1".into(),
+            resumed: false,
         }),
     )
     .unwrap();
@@ -83,6 +85,8 @@ fn sessions_expire_and_renew() {
 mod devices;
 mod glare;
 mod presence;
+mod reconnect;
+mod recovery;
 mod relay;
 
 use std::collections::{HashMap, VecDeque};
@@ -98,6 +102,9 @@ const RING_MS: Millis = 30_000;
 struct Device {
     machine: Machine,
     socket_open: bool,
+    /// The network is cut: nothing goes either way, new sockets fail, and the open one does not
+    /// know (as when a cable is pulled).
+    cut: bool,
     /// What the next `StartMic` answers.
     mic_result: Result<(), MediaError>,
     mic_open: bool,
@@ -114,6 +121,8 @@ struct FakePeer {
     remote: bool,
     remote_ice: usize,
     connected: bool,
+    /// How many ICE restarts were asked of it.
+    restarts: usize,
 }
 
 /// The server's side of one call, as the real server decides it.
@@ -137,6 +146,11 @@ struct World {
     to_client: VecDeque<(String, ServerMsg)>,
     /// Everything every client sent, for assertions.
     sent: Vec<(String, ClientMsg)>,
+    /// The last number the server gave a message to each user's session.
+    seq: HashMap<String, u64>,
+    /// Numbered messages a user's session missed while its connection was down, kept to be
+    /// sent again when it resumes.
+    missed: HashMap<String, Vec<ServerMsg>>,
 }
 
 impl World {
@@ -149,6 +163,8 @@ impl World {
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
             sent: Vec::new(),
+            seq: HashMap::new(),
+            missed: HashMap::new(),
         };
         for user in users {
             world.devices.insert(
@@ -156,6 +172,7 @@ impl World {
                 Device {
                     machine: Machine::new(1_400_000_000),
                     socket_open: false,
+                    cut: false,
                     mic_result: Ok(()),
                     mic_open: false,
                     peer: None,
@@ -206,11 +223,19 @@ impl World {
         let mut media_inputs = Vec::new();
         while let Some(output) = self.dev(user).machine.poll_output() {
             match output {
+                Output::OpenSocket if self.devices[user].cut => {
+                    media_inputs.push(Input::SocketClosed {
+                        reason: "unreachable".into(),
+                        code: CLOSE_ABNORMAL,
+                    });
+                }
                 Output::OpenSocket => {
                     self.dev(user).socket_open = true;
                     media_inputs.push(Input::SocketOpened);
                 }
-                Output::CloseSocket => self.dev(user).socket_open = false,
+                Output::CloseSocket | Output::AbandonSocket => self.dev(user).socket_open = false,
+                // Lost on the way.
+                Output::Send(_) if self.devices[user].cut => {}
                 Output::Send(msg) => {
                     assert!(
                         self.devices[user].socket_open,
@@ -278,6 +303,15 @@ impl World {
                                 media_inputs.push(Input::Media(MediaEvent::Connected));
                             }
                         }
+                        MediaCommand::RestartIce { .. } => {
+                            let peer = dev.peer.as_mut().expect("an ICE restart with no peer");
+                            peer.restarts += 1;
+                            media_inputs.push(Input::Media(MediaEvent::LocalSignal(
+                                Signal::Offer {
+                                    sdp: "restart".into(),
+                                },
+                            )));
+                        }
                         MediaCommand::AttachMic => {
                             assert!(dev.mic_open, "attached a closed microphone");
                             dev.peer.as_mut().expect("attached to no peer").sending = true;
@@ -302,8 +336,11 @@ impl World {
             if let Some((from, msg)) = self.to_server.pop_front() {
                 self.serve(&from, msg);
             } else if let Some((to, msg)) = self.to_client.pop_front() {
-                if self.devices[&to].socket_open {
+                let dev = &self.devices[&to];
+                if dev.socket_open && !dev.cut {
                     let _ = self.input(&to, Input::Server(msg));
+                } else if matches!(msg, ServerMsg::Seq(..)) {
+                    self.missed.entry(to).or_default().push(msg);
                 }
             } else {
                 break;
@@ -311,37 +348,74 @@ impl World {
         }
     }
 
-    /// Moves the clock on, firing timers (the devices' and the server's ring timeouts).
+    /// Moves the clock on by `ms`, firing timers (the devices' and the server's ring timeouts)
+    /// in order, each at its time, and delivering what they send as they go.
     fn advance(&mut self, ms: Millis) {
-        self.now += ms;
-        let now = self.now;
-        let expired: Vec<String> = self
-            .calls
-            .iter()
-            .filter(|(_, c)| c.accepted_at.is_none() && c.rings_until <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in expired {
-            self.end(&id, Outcome::NoAnswer { offline: false });
-        }
-        let users: Vec<String> = self.devices.keys().cloned().collect();
-        for user in users {
-            let due: Vec<Timer> = self.devices[&user]
-                .timers
+        let until = self.now + ms;
+        loop {
+            let rings = self
+                .calls
+                .values()
+                .filter(|c| c.accepted_at.is_none())
+                .map(|c| c.rings_until);
+            let timers = self
+                .devices
+                .values()
+                .flat_map(|d| d.timers.values().copied());
+            let Some(next) = rings.chain(timers).filter(|at| *at <= until).min() else {
+                break;
+            };
+            self.now = self.now.max(next);
+            let now = self.now;
+            let expired: Vec<String> = self
+                .calls
                 .iter()
-                .filter(|(_, at)| **at <= now)
-                .map(|(t, _)| *t)
+                .filter(|(_, c)| c.accepted_at.is_none() && c.rings_until <= now)
+                .map(|(id, _)| id.clone())
                 .collect();
-            for timer in due {
-                self.dev(&user).timers.remove(&timer);
-                let _ = self.input(&user, Input::Timer(timer));
+            for id in expired {
+                self.end(&id, Outcome::NoAnswer { offline: false });
             }
+            let mut users: Vec<String> = self.devices.keys().cloned().collect();
+            users.sort();
+            for user in users {
+                let due: Vec<Timer> = self.devices[&user]
+                    .timers
+                    .iter()
+                    .filter(|(_, at)| **at <= now)
+                    .map(|(t, _)| *t)
+                    .collect();
+                for timer in due {
+                    self.dev(&user).timers.remove(&timer);
+                    let _ = self.input(&user, Input::Timer(timer));
+                }
+            }
+            self.run();
         }
+        self.now = until;
         self.run();
     }
 
+    /// Sends `msg` to `to`, numbered as the real server numbers what it says on a user's behalf.
     fn reply(&mut self, to: &str, msg: ServerMsg) {
+        let msg = match msg {
+            ServerMsg::LoggedIn { .. }
+            | ServerMsg::Pong
+            | ServerMsg::Renewed { .. }
+            | ServerMsg::SessionExpiring { .. }
+            | ServerMsg::Error { .. } => msg,
+            msg => {
+                let seq = self.seq.entry(to.to_string()).or_default();
+                *seq += 1;
+                ServerMsg::Seq(*seq, Box::new(msg))
+            }
+        };
         self.to_client.push_back((to.to_string(), msg));
+    }
+
+    /// Cuts `user`'s network (`true`) or restores it.
+    fn cut(&mut self, user: &str, cut: bool) {
+        self.dev(user).cut = cut;
     }
 
     fn end(&mut self, call_id: &str, outcome: Outcome) {
@@ -395,15 +469,35 @@ impl World {
     /// The fake server: the real server's rules, minus everything the machine does not see.
     fn serve(&mut self, from: &str, msg: ClientMsg) {
         match msg {
-            ClientMsg::Login { user_id, .. } => self.reply(
-                from,
-                ServerMsg::LoggedIn {
-                    user_id,
-                    ice_servers: vec![],
-                    expires_in_secs: 3600,
-                    relay_only: false,
-                },
-            ),
+            ClientMsg::Login {
+                user_id, resume, ..
+            } => {
+                let session = format!("session-of-{user_id}");
+                // This server never forgets a session: it resumes every one it is asked to.
+                let resumed = resume.as_ref().is_some_and(|r| r.session == session);
+                let missed = self.missed.remove(from).unwrap_or_default();
+                if !resumed {
+                    self.seq.remove(from);
+                }
+                self.reply(
+                    from,
+                    ServerMsg::LoggedIn {
+                        user_id,
+                        ice_servers: vec![],
+                        expires_in_secs: 3600,
+                        relay_only: false,
+                        session,
+                        resumed,
+                    },
+                );
+                if let (true, Some(resume)) = (resumed, resume) {
+                    for msg in missed {
+                        if matches!(msg, ServerMsg::Seq(seq, _) if seq > resume.seq) {
+                            self.to_client.push_back((from.to_string(), msg));
+                        }
+                    }
+                }
+            }
             ClientMsg::Invite { req, callee, .. } => {
                 // Glare: the callee's invitation to this user rings; this Invite answers it.
                 let crossing = self.calls.iter().find(|(_, c)| {
@@ -518,7 +612,7 @@ impl World {
                     self.reply(&to, ServerMsg::Signal { call_id, signal });
                 }
             }
-            ClientMsg::MediaConnected { .. } => {}
+            ClientMsg::MediaConnected { .. } | ClientMsg::MediaInterrupted { .. } => {}
             ClientMsg::Watch { users } => {
                 for user_id in users {
                     let online = self.devices.get(&user_id).is_some_and(|d| d.socket_open);
@@ -526,6 +620,7 @@ impl World {
                 }
             }
             ClientMsg::Ping => self.reply(from, ServerMsg::Pong),
+            ClientMsg::Ack { .. } => {}
             ClientMsg::Renew { .. } => self.reply(
                 from,
                 ServerMsg::Renewed {
@@ -599,6 +694,8 @@ fn lone(user: &str) -> Machine {
             ice_servers: vec![],
             expires_in_secs: 3600,
             relay_only: false,
+            session: "s-1".into(),
+            resumed: false,
         }),
     )
     .unwrap();
@@ -676,7 +773,8 @@ fn login_sends_the_users_sig_and_app_id() {
             ClientMsg::Login {
                 user_id: "alice".into(),
                 user_sig: "sig-of-alice".into(),
-                sdk_app_id: 1_400_000_000
+                sdk_app_id: 1_400_000_000,
+                resume: None
             }
         )
     );
@@ -1103,35 +1201,41 @@ fn mute_is_reflected_in_the_state() {
     ));
 }
 
+/// A close the server means (normal, policy, message too big) ends the session and, since
+/// nothing can reach the server any more, the call; any other loss reconnects (see `reconnect`).
 #[test]
-fn losing_the_server_mid_call_ends_the_call_and_the_session() {
-    let mut w = World::logged_in(&["alice", "bob"]);
-    w.connect("alice", "bob");
-    w.dev("alice").socket_open = false;
-    w.input(
-        "alice",
-        Input::SocketClosed {
-            reason: "gone".into(),
-        },
-    )
-    .unwrap();
-    let events = w.take_events("alice");
-    assert!(
-        matches!(
-            &events[..],
-            [
-                CallEvent::CallEnd {
-                    failure: Some(_),
-                    ended_by: None,
-                    ..
-                },
-                CallEvent::LoggedOut { reason: Some(_) }
-            ]
-        ),
-        "{events:?}"
-    );
-    assert!(!w.devices["alice"].mic_open && w.devices["alice"].peer.is_none());
-    assert!(w.devices["alice"].timers.is_empty());
+fn the_server_ending_the_session_mid_call_ends_the_call_and_the_session() {
+    for code in [1000, 1008, 1009] {
+        let mut w = World::logged_in(&["alice", "bob"]);
+        w.connect("alice", "bob");
+        w.dev("alice").socket_open = false;
+        w.input(
+            "alice",
+            Input::SocketClosed {
+                reason: "gone".into(),
+                code,
+            },
+        )
+        .unwrap();
+        let events = w.take_events("alice");
+        assert!(
+            matches!(
+                &events[..],
+                [
+                    CallEvent::CallEnd {
+                        failure: Some(_),
+                        ended_by: None,
+                        ..
+                    },
+                    CallEvent::LoggedOut { reason: Some(_) }
+                ]
+            ),
+            "code {code}: {events:?}"
+        );
+        assert!(!w.devices["alice"].mic_open && w.devices["alice"].peer.is_none());
+        assert!(w.devices["alice"].timers.is_empty());
+        assert!(!w.devices["alice"].machine.is_reconnecting());
+    }
 }
 
 #[test]
@@ -1436,23 +1540,33 @@ fn a_hang_up_by_the_user_names_no_failure() {
 }
 
 #[test]
-fn failed_audio_ends_the_call_as_failed_on_both_sides() {
+fn audio_that_stays_down_ends_the_call_as_connection_lost_on_both_sides() {
     let mut w = World::logged_in(&["alice", "bob"]);
     w.connect("alice", "bob");
     w.advance(4_000);
     w.input("alice", Input::Media(MediaEvent::Failed)).unwrap();
+    w.run();
+    assert_eq!(
+        w.take_events("alice"),
+        vec![CallEvent::AudioInterrupted {
+            call_id: "call-1".into()
+        }]
+    );
+    w.advance(MEDIA_LOST_AFTER_MS - 1);
+    assert!(w.take_events("alice").is_empty());
+    w.advance(1);
     assert!(w.sent.contains(&(
         "alice".into(),
         ClientMsg::Hangup {
             call_id: "call-1".into(),
-            failure: Some("the audio connection failed".into())
+            failure: Some("connection lost".into())
         }
     )));
     let failed = CallEvent::CallEnd {
         call_id: "call-1".into(),
-        duration_secs: 4,
+        duration_secs: 34,
         ended_by: None,
-        failure: Some("the audio connection failed".into()),
+        failure: Some("connection lost".into()),
     };
     assert_eq!(w.take_events("alice"), vec![failed.clone()]);
     w.run();

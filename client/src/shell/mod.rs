@@ -19,7 +19,9 @@ use gloo_timers::callback::Timeout;
 use wasm_bindgen_futures::spawn_local;
 use webcall_protocol::CallType;
 
-use crate::machine::{Input, Machine, MediaCommand, MediaEvent, Millis, Output, Timer};
+use crate::machine::{
+    Input, Machine, MediaCommand, MediaEvent, Millis, Output, Timer, CLOSE_ABNORMAL,
+};
 use crate::{CallEvent, CallState, ClientError};
 use mic::Mic;
 use peer::{Peer, PeerEvent};
@@ -100,9 +102,12 @@ impl Drop for Subscription {
 impl WebCall {
     /// Creates the calling service. Nothing connects until [`login`](Self::login).
     pub fn new(options: WebCallOptions) -> WebCall {
+        let mut machine = Machine::new(options.sdk_app_id);
+        // Pages that lost the server together reconnect apart.
+        machine.seed_rng((js_sys::Math::random() * (1u64 << 53) as f64) as u64);
         WebCall {
             shared: Rc::new(Shared {
-                machine: RefCell::new(Machine::new(options.sdk_app_id)),
+                machine: RefCell::new(machine),
                 options,
                 io: RefCell::new(Io::default()),
                 handlers: RefCell::new(Vec::new()),
@@ -114,6 +119,10 @@ impl WebCall {
     /// Connects and logs in as `user_id` with a UserSig issued by your backend. Success is
     /// [`CallEvent::LoggedIn`]; failure is [`CallEvent::Error`] followed by
     /// [`CallEvent::LoggedOut`].
+    ///
+    /// Once logged in, a lost connection is restored on its own, with the same UserSig (or the
+    /// latest [`renew`](Self::renew)ed one): [`CallEvent::Reconnecting`], then
+    /// [`CallEvent::Reconnected`]; the call goes on meanwhile.
     pub fn login(&self, user_id: &str, user_sig: &str) -> Result<(), ClientError> {
         self.feed(Input::Login {
             user_id: user_id.into(),
@@ -132,7 +141,8 @@ impl WebCall {
     /// [`CallEvent::NoResp`]. `timeout_secs` overrides the server's ring timeout.
     ///
     /// Calling the user whose call rings here accepts that call. Refused with
-    /// [`ClientError::InCallElsewhere`] while this user is in a call on another device.
+    /// [`ClientError::InCallElsewhere`] while this user is in a call on another device, and
+    /// with [`ClientError::Reconnecting`] while the connection to the server is being restored.
     pub fn call(
         &self,
         user_id: &str,
@@ -213,9 +223,16 @@ impl WebCall {
         self.shared.machine.borrow().call_state()
     }
 
-    /// The logged-in user, once the login succeeded.
+    /// The logged-in user, once the login succeeded (also while reconnecting).
     pub fn user_id(&self) -> Option<String> {
         self.shared.machine.borrow().user_id().map(str::to_owned)
+    }
+
+    /// Whether the connection to the server was lost and is being restored (between
+    /// [`CallEvent::Reconnecting`] and [`CallEvent::Reconnected`]): the user is still logged in
+    /// and the call goes on, but no call can be placed.
+    pub fn is_reconnecting(&self) -> bool {
+        self.shared.machine.borrow().is_reconnecting()
     }
 
     /// The options this service was created with.
@@ -247,6 +264,14 @@ fn execute(shared: &Rc<Shared>, output: Output) {
         Output::CloseSocket => {
             let mut io = shared.io.borrow_mut();
             io.socket_generation += 1;
+            defer_drop(io.socket.take());
+        }
+        Output::AbandonSocket => {
+            let mut io = shared.io.borrow_mut();
+            io.socket_generation += 1;
+            if let Some(socket) = &io.socket {
+                socket.close_on_drop(webcall_protocol::CLOSE_RECONNECTING, "reconnecting");
+            }
             defer_drop(io.socket.take());
         }
         Output::Send(msg) => {
@@ -302,7 +327,7 @@ fn open_socket(shared: &Rc<Shared>) {
         let input = match event {
             SocketEvent::Opened => Input::SocketOpened,
             SocketEvent::Message(msg) => Input::Server(msg),
-            SocketEvent::Closed(reason) => Input::SocketClosed { reason },
+            SocketEvent::Closed { reason, code } => Input::SocketClosed { reason, code },
         };
         let _ = feed(&shared, input);
     });
@@ -313,7 +338,13 @@ fn open_socket(shared: &Rc<Shared>) {
             let weak = Rc::downgrade(shared);
             spawn_local(async move {
                 if let Some(shared) = weak.upgrade() {
-                    let _ = feed(&shared, Input::SocketClosed { reason });
+                    let _ = feed(
+                        &shared,
+                        Input::SocketClosed {
+                            reason,
+                            code: CLOSE_ABNORMAL,
+                        },
+                    );
                 }
             });
         }
@@ -360,6 +391,7 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                 let event = match event {
                     PeerEvent::Signal(signal) => MediaEvent::LocalSignal(signal),
                     PeerEvent::Connected => MediaEvent::Connected,
+                    PeerEvent::Disconnected => MediaEvent::Disconnected,
                     PeerEvent::Failed => MediaEvent::Failed,
                     PeerEvent::Error(message) => MediaEvent::Error(message),
                     PeerEvent::VerificationCode(code) => MediaEvent::VerificationCode(code),
@@ -389,6 +421,14 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                         }
                     });
                 }
+            }
+        }
+        MediaCommand::RestartIce {
+            ice_servers,
+            relay_only,
+        } => {
+            if let Some(peer) = &shared.io.borrow().peer {
+                peer.restart_ice(&ice_servers, relay_only);
             }
         }
         MediaCommand::ApplySignal(signal) => {

@@ -13,7 +13,7 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     HtmlAudioElement, MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
-    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceErrorEvent,
+    RtcIceTransportPolicy, RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionIceErrorEvent,
     RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpTransceiver,
     RtcRtpTransceiverDirection, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
@@ -27,6 +27,8 @@ pub(crate) enum PeerEvent {
     /// A local offer, answer or ICE candidate for the other party.
     Signal(Signal),
     Connected,
+    /// `connectionState` "disconnected": the path stopped carrying packets, maybe for a moment.
+    Disconnected,
     Failed,
     Error(String),
     /// The call's verification code, computed once the connection connected.
@@ -68,24 +70,7 @@ impl Peer {
         mic: Option<&Mic>,
         report: impl Fn(PeerEvent) + 'static,
     ) -> Result<Peer, String> {
-        let config = RtcConfiguration::new();
-        let servers = Array::new();
-        for server in ice_servers {
-            let entry = RtcIceServer::new();
-            let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
-            entry.set_urls(&urls);
-            if let Some(username) = &server.username {
-                entry.set_username(username);
-            }
-            if let Some(credential) = &server.credential {
-                entry.set_credential(credential);
-            }
-            servers.push(&entry);
-        }
-        config.set_ice_servers(&servers);
-        if relay_only {
-            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
-        }
+        let config = configuration(ice_servers, relay_only);
         let pc = RtcPeerConnection::new_with_configuration(&config)
             .map_err(|e| format!("cannot create a peer connection: {e:?}"))?;
         if let Some(mic) = mic {
@@ -136,6 +121,7 @@ impl Peer {
                     (shared.report)(PeerEvent::Connected);
                     shared.report_verification_code();
                 }
+                RtcPeerConnectionState::Disconnected => (shared.report)(PeerEvent::Disconnected),
                 RtcPeerConnectionState::Failed => (shared.report)(PeerEvent::Failed),
                 _ => {}
             })
@@ -206,6 +192,37 @@ impl Peer {
         spawn_local(async move {
             let result = async {
                 let offer = JsFuture::from(shared.pc.create_offer()).await?;
+                let sdp = sdp_of(&offer);
+                set_local(&shared.pc, RtcSdpType::Offer, &sdp).await?;
+                Ok::<_, JsValue>(sdp)
+            }
+            .await;
+            shared.finish(result.map(|sdp| Signal::Offer { sdp }));
+        });
+    }
+
+    /// Restarts ICE: takes `ice_servers` (fresh TURN credentials) and then creates, sets and
+    /// reports an offer with new ICE credentials, which the other side answers as usual. The
+    /// DTLS session, and so the verification code, stay the same.
+    pub(crate) fn restart_ice(&self, ice_servers: &[IceServer], relay_only: bool) {
+        if let Err(e) = self
+            .shared
+            .pc
+            .set_configuration_with_configuration(&configuration(ice_servers, relay_only))
+        {
+            // The old credentials may still do.
+            super::log_warn(&format!(
+                "cannot update the ICE servers: {}",
+                js_message(&e)
+            ));
+        }
+        let shared = self.shared.clone();
+        spawn_local(async move {
+            let result = async {
+                let options = RtcOfferOptions::new();
+                options.set_ice_restart(true);
+                let offer =
+                    JsFuture::from(shared.pc.create_offer_with_rtc_offer_options(&options)).await?;
                 let sdp = sdp_of(&offer);
                 set_local(&shared.pc, RtcSdpType::Offer, &sdp).await?;
                 Ok::<_, JsValue>(sdp)
@@ -321,7 +338,9 @@ impl Shared {
 
     fn fail(&self, error: JsValue) {
         if !self.closed.get() {
-            (self.report)(PeerEvent::Error(js_message(&error)));
+            let message = js_message(&error);
+            super::log_warn(&format!("peer connection: {message}"));
+            (self.report)(PeerEvent::Error(message));
         }
     }
 }
@@ -374,6 +393,30 @@ fn add_ice(shared: &Rc<Shared>, init: RtcIceCandidateInit) {
             super::log_warn(&format!("ICE candidate refused: {}", js_message(&e)));
         }
     });
+}
+
+/// The peer connection's configuration: `ice_servers`, and only relayed candidates with
+/// `relay_only`.
+fn configuration(ice_servers: &[IceServer], relay_only: bool) -> RtcConfiguration {
+    let config = RtcConfiguration::new();
+    let servers = Array::new();
+    for server in ice_servers {
+        let entry = RtcIceServer::new();
+        let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        entry.set_urls(&urls);
+        if let Some(username) = &server.username {
+            entry.set_username(username);
+        }
+        if let Some(credential) = &server.credential {
+            entry.set_credential(credential);
+        }
+        servers.push(&entry);
+    }
+    config.set_ice_servers(&servers);
+    if relay_only {
+        config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+    }
+    config
 }
 
 fn sdp_of(description: &JsValue) -> String {

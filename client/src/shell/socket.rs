@@ -1,16 +1,26 @@
 //! The signaling WebSocket: JSON frames in and out, its handlers owned and removed on drop.
 
+use std::cell::Cell;
+
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 use webcall_protocol::{ClientMsg, ServerMsg};
 
 use super::log_warn;
 
+/// The close code of a socket closed on purpose.
+const CLOSE_NORMAL: u16 = 1000;
+
 /// What the socket reports to its owner.
 pub(crate) enum SocketEvent {
     Opened,
     Message(ServerMsg),
-    Closed(String),
+    /// The socket closed, or failed to open: why, and the WebSocket close code (1006 when the
+    /// connection dropped without a close frame or never opened).
+    Closed {
+        reason: String,
+        code: u16,
+    },
 }
 
 /// An open (or opening) signaling socket. Dropping it removes its handlers and closes it.
@@ -19,6 +29,9 @@ pub(crate) struct Socket {
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
+    /// The close code and reason sent when dropped: a normal close (1000), unless
+    /// [`close_on_drop`](Socket::close_on_drop) chose another.
+    close_with: Cell<(u16, &'static str)>,
 }
 
 impl Socket {
@@ -44,11 +57,12 @@ impl Socket {
             })
         };
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            let code = event.code();
             let reason = match event.reason() {
-                r if r.is_empty() => format!("connection closed ({})", event.code()),
+                r if r.is_empty() => format!("connection closed ({code})"),
                 r => r,
             };
-            report(SocketEvent::Closed(reason))
+            report(SocketEvent::Closed { reason, code })
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -58,7 +72,13 @@ impl Socket {
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
+            close_with: Cell::new((CLOSE_NORMAL, "")),
         })
+    }
+
+    /// Closes with `code` and `reason` when dropped, instead of a normal close.
+    pub(crate) fn close_on_drop(&self, code: u16, reason: &'static str) {
+        self.close_with.set((code, reason));
     }
 
     /// Sends one message; dropped with a warning when the socket is not open.
@@ -79,6 +99,7 @@ impl Drop for Socket {
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
-        let _ = self.ws.close();
+        let (code, reason) = self.close_with.get();
+        let _ = self.ws.close_with_code_and_reason(code, reason);
     }
 }

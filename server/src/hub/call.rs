@@ -1,13 +1,21 @@
 //! One call's record: who is in it, what phase it is in, and the signals held while it rings;
 //! and the bounded memory of calls that ended, so that late actions get a clear answer.
+//!
+//! A call restored from its parties' claims after a server restart (see `restore`) may have a
+//! side whose device is not back yet: that side's connection is [`UNBOUND`], what is sent to
+//! it is skipped, and the signals meant for it wait in [`Call::pending`].
 
 use std::collections::{HashMap, VecDeque};
 
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
-use webcall_protocol::{CallId, CallType, Outcome, Signal, UserId};
+use webcall_protocol::{CallId, CallType, Outcome, ServerMsg, Signal, UserId};
 
 use super::ConnId;
+
+/// The connection of a call's party whose device has not come back yet (a call restored from
+/// one party's claim). No device has this ID: real ones start at 1.
+pub const UNBOUND: ConnId = 0;
 
 /// The most signals the caller may send before the callee accepts.
 pub const MAX_HELD_SIGNALS: usize = 64;
@@ -23,6 +31,7 @@ pub(crate) struct Call {
     /// The user who placed the call.
     pub caller: UserId,
     /// The caller's connection that placed it; the caller's side of the call lives there.
+    /// [`UNBOUND`] while a restored call waits for the caller's device.
     pub caller_conn: ConnId,
     /// The user being called.
     pub callee: UserId,
@@ -32,6 +41,11 @@ pub(crate) struct Call {
     pub phase: Phase,
     /// How many ringing devices the caller was last told of.
     pub announced_ringing: u32,
+    /// Signals for a party that is [`UNBOUND`], delivered when its device comes back.
+    pub pending: HeldSignals,
+    /// Ends a restored call whose other party has not claimed it within the restore window;
+    /// dropped once both parties are back.
+    pub restore_timer: Option<TimerGuard>,
 }
 
 /// Where a call is in its life.
@@ -45,14 +59,35 @@ pub(crate) enum Phase {
         rings_until: Instant,
         _timer: Option<TimerGuard>,
     },
-    /// The callee accepted on `callee_conn` at `since`. Unless a party has reported its audio
-    /// `connected` by then, `_connect_timer` fails the call when the connect limit passes.
+    /// The callee accepted on `callee_conn` ([`UNBOUND`] while a restored call waits for that
+    /// device) at `since`. Unless a party has reported its audio `connected` by then,
+    /// `_connect_timer` fails the call when the connect limit passes.
     Active {
         callee_conn: ConnId,
         since: Instant,
         connected: bool,
+        /// The parties whose audio stopped (`MediaInterrupted`) and has not come back
+        /// (`MediaConnected`) since.
+        interrupted: Interrupted,
         _connect_timer: TimerGuard,
     },
+}
+
+/// Which parties of an accepted call reported their audio interrupted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Interrupted {
+    pub caller: bool,
+    pub callee: bool,
+}
+
+impl Interrupted {
+    /// The flag of the party in `role`.
+    pub fn of(&mut self, role: Role) -> &mut bool {
+        match role {
+            Role::Caller => &mut self.caller,
+            Role::Callee => &mut self.callee,
+        }
+    }
 }
 
 /// Which side of a call a connection is on.
@@ -60,6 +95,16 @@ pub(crate) enum Phase {
 pub(crate) enum Role {
     Caller,
     Callee,
+}
+
+impl Role {
+    /// The other side.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Caller => Role::Callee,
+            Role::Callee => Role::Caller,
+        }
+    }
 }
 
 impl Call {
@@ -93,10 +138,50 @@ impl Call {
     pub fn is_ringing(&self) -> bool {
         matches!(self.phase, Phase::Ringing { .. })
     }
+
+    /// The callee's connection once accepted ([`UNBOUND`] until its device is back), `None`
+    /// while the call rings.
+    pub fn callee_conn(&self) -> Option<ConnId> {
+        match self.phase {
+            Phase::Ringing { .. } => None,
+            Phase::Active { callee_conn, .. } => Some(callee_conn),
+        }
+    }
+
+    /// The user on side `role`, and that side's connection (the callee's is [`UNBOUND`] while
+    /// the call rings: every device of the callee is a party then).
+    pub fn side(&self, role: Role) -> (&UserId, ConnId) {
+        match role {
+            Role::Caller => (&self.caller, self.caller_conn),
+            Role::Callee => (&self.callee, self.callee_conn().unwrap_or(UNBOUND)),
+        }
+    }
+
+    /// Whether every side of the call has its device: the caller's, and the callee's once
+    /// accepted.
+    pub fn is_bound(&self) -> bool {
+        self.caller_conn != UNBOUND && self.callee_conn() != Some(UNBOUND)
+    }
+
+    /// The invitation for a callee device while the call rings, with the time left (rounded
+    /// up, so that the dialog never claims less time than there is); `None` once accepted.
+    pub fn invitation(&self) -> Option<ServerMsg> {
+        let Phase::Ringing { rings_until, .. } = &self.phase else {
+            return None;
+        };
+        let left = rings_until.saturating_duration_since(Instant::now());
+        let timeout_secs = left.as_millis().div_ceil(1000).max(1) as u32;
+        Some(ServerMsg::Invited {
+            call_id: self.id.clone(),
+            caller: self.caller.clone(),
+            call_type: self.call_type,
+            timeout_secs,
+        })
+    }
 }
 
-/// Cancels a ring timer when dropped, so that a call that leaves the ringing phase in any way
-/// takes its timer with it.
+/// Cancels a timer (a task made by the hub's `after`) when dropped, so that whatever owns it
+/// (a ringing phase, a call, an away device) takes its timer with it however it ends.
 #[derive(Debug)]
 pub(crate) struct TimerGuard(pub AbortHandle);
 
@@ -158,11 +243,13 @@ pub(crate) fn describe(outcome: &Outcome) -> &'static str {
         Outcome::Cancelled { .. } => "it was cancelled",
         Outcome::HungUp { .. } => "it was hung up",
         Outcome::Failed { .. } => "it failed",
+        Outcome::ConnectionLost { .. } => "a connection was lost",
     }
 }
 
-/// The caller's signals waiting for the callee to accept, in the order they came, within
-/// [`MAX_HELD_SIGNALS`] and [`MAX_HELD_BYTES`].
+/// Signals waiting for their receiver, in the order they came, within [`MAX_HELD_SIGNALS`] and
+/// [`MAX_HELD_BYTES`]: the caller's until the callee accepts, or a party's until the other's
+/// device is back.
 #[derive(Debug, Default)]
 pub(crate) struct HeldSignals {
     signals: Vec<Signal>,

@@ -10,16 +10,26 @@
 //! order in which their messages reach the lock, and every device of both parties hears an
 //! outcome in the same step.
 //!
-//! A user may be logged in on up to [`HubSettings::max_devices`] connections ("devices") at once:
-//! an invitation rings them all and the first to accept gets the call. With
-//! [`HubSettings::single_device`] a new login replaces the older one instead (TRTCCalling's
-//! behaviour, which tells the older one `KickedOut`).
+//! A user may be logged in on up to [`HubSettings::max_devices`] devices at once: an invitation
+//! rings them all and the first to accept gets the call. With [`HubSettings::single_device`] a
+//! new login replaces the older one instead (TRTCCalling's behaviour, which tells the older one
+//! `KickedOut`).
+//!
+//! A device is a logged-in session, not a socket: every message it is sent is numbered and
+//! kept until acknowledged, and when its socket drops without a close it waits
+//! [`HubSettings::resume_grace_secs`] for the client to come back on a new socket and resume
+//! ([`Hub::login`] with a [`Resume`]), its calls standing meanwhile. After a server restart
+//! clients come back with claims of their calls, from which the calls are restored
+//! ([`HubSettings::restore_window_secs`]).
 //!
 //! The rules for calls are in the `rules` module, presence in `presence`, the call record in
-//! `call`.
+//! `call`, devices and their numbered messages in `device`, restoring calls from claims in
+//! `restore`.
 
 mod call;
+mod device;
 mod presence;
+mod restore;
 mod rules;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -31,14 +41,18 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tracing::{info, warn};
 use webcall_protocol::{
-    CallId, ClientMsg, ErrorCode, IceServer, Outcome, ServerMsg, UserId, UserIdError,
+    CallId, ClientMsg, ErrorCode, IceServer, Outcome, Resume, ServerMsg, UserId, UserIdError,
     DEFAULT_RING_TIMEOUT_SECS, MAX_RING_TIMEOUT_SECS, MAX_WATCHED,
 };
 
-use call::{Call, EndedCalls, Phase, Role};
-pub use call::{MAX_HELD_BYTES, MAX_HELD_SIGNALS};
+use call::{Call, EndedCalls, Role};
+pub use call::{MAX_HELD_BYTES, MAX_HELD_SIGNALS, UNBOUND};
+use device::Conn;
+pub use device::REPLAY_CAPACITY;
 
-/// Identifies one WebSocket connection for the life of the server.
+/// Identifies, for the life of the server, a WebSocket connection (a *link*) or a device (a
+/// logged-in session, which has the ID of the link it logged in on and may move to later
+/// ones). IDs start at 1; 0 is [`UNBOUND`].
 pub type ConnId = u64;
 
 /// How many messages may wait in a connection's outbox before the connection counts as stuck
@@ -57,6 +71,14 @@ pub const DEFAULT_MAX_DEVICES: u32 = 5;
 /// How long an accepted call's audio may take to connect, unless configured otherwise, in
 /// seconds.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u32 = 30;
+
+/// How long a device whose socket dropped waits for its client to resume, unless configured
+/// otherwise, in seconds.
+pub const DEFAULT_RESUME_GRACE_SECS: u32 = 10;
+
+/// How long a call restored from one party's claim waits for the other party's, unless
+/// configured otherwise, in seconds.
+pub const DEFAULT_RESTORE_WINDOW_SECS: u32 = 15;
 
 /// What a connection's writer task is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +120,12 @@ pub struct HubSettings {
     pub single_device: bool,
     /// Clients must relay all media through TURN; sent in `LoggedIn`.
     pub relay_only: bool,
+    /// How long a device whose socket dropped without a close keeps its place (and its calls)
+    /// for the client to resume, in seconds; 0 removes it at once.
+    pub resume_grace_secs: u32,
+    /// How long a call restored from one party's claim waits for the other party to claim it
+    /// too, in seconds (at least 1).
+    pub restore_window_secs: u32,
 }
 
 impl Default for HubSettings {
@@ -108,8 +136,67 @@ impl Default for HubSettings {
             max_devices: DEFAULT_MAX_DEVICES,
             single_device: false,
             relay_only: false,
+            resume_grace_secs: DEFAULT_RESUME_GRACE_SECS,
+            restore_window_secs: DEFAULT_RESTORE_WINDOW_SECS,
         }
     }
+}
+
+/// A login whose UserSig the caller has verified, for [`Hub::login`].
+#[derive(Debug)]
+pub struct Login {
+    /// The user logging in.
+    pub user: UserId,
+    /// The socket it comes on.
+    pub handle: ConnHandle,
+    /// The ICE servers for `LoggedIn`.
+    pub ice_servers: Vec<IceServer>,
+    /// When the UserSig expires, for `LoggedIn`.
+    pub expires_in_secs: u64,
+    /// The reconnecting client's session and call.
+    pub resume: Option<Resume>,
+    /// Whether a call claim may create a call the hub does not know (the user is within its
+    /// invitation limit); a claim that may not is refused.
+    pub may_create_call: bool,
+}
+
+impl Login {
+    /// A first login of `user` on the socket of `handle` (no [`Resume`]).
+    pub fn new(
+        user: &str,
+        handle: ConnHandle,
+        ice_servers: Vec<IceServer>,
+        expires_in_secs: u64,
+    ) -> Login {
+        Login {
+            user: user.to_owned(),
+            handle,
+            ice_servers,
+            expires_in_secs,
+            resume: None,
+            may_create_call: true,
+        }
+    }
+
+    /// This login, reconnecting with `resume`.
+    pub fn resuming(self, resume: Resume) -> Login {
+        Login {
+            resume: Some(resume),
+            ..self
+        }
+    }
+}
+
+/// What [`Hub::login`] made of a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined {
+    /// The device the socket is bound to: for [`Hub::handle_from`] and
+    /// [`Hub::disconnected`].
+    pub device: ConnId,
+    /// The login resumed a session: the device is an older one.
+    pub resumed: bool,
+    /// The login's call claim created a call the hub did not know.
+    pub created_call: bool,
 }
 
 /// Why a request from a connection was refused. Nothing changed in the hub when one is
@@ -146,8 +233,9 @@ pub enum HubError {
     /// The action does not fit the caller's role or the call's phase.
     #[error("{0}")]
     WrongState(&'static str),
-    /// The caller sent more signals than are held while the call rings.
-    #[error("too many signals before the callee accepted (at most {MAX_HELD_SIGNALS} messages, {MAX_HELD_BYTES} bytes)")]
+    /// The party sent more signals than are held while the call rings or the other party's
+    /// device is not back.
+    #[error("too many signals held for the other party (at most {MAX_HELD_SIGNALS} messages, {MAX_HELD_BYTES} bytes)")]
     TooManyHeld,
     /// More IDs were asked to be watched than allowed.
     #[error("at most {MAX_WATCHED} user IDs can be watched")]
@@ -171,14 +259,14 @@ impl HubError {
     }
 }
 
-/// Why a connection leaves the hub; decides how its call ends.
+/// Why a device leaves the hub; decides how its call ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gone {
-    /// The socket closed, failed or fell silent.
+    /// The socket closed, or failed or fell silent and was not resumed in time.
     Disconnected,
     /// A newer login of the same user took over (single-device mode).
     Replaced,
-    /// Its outbox overflowed: it does not read.
+    /// Its outbox overflowed (it does not read), or its replay buffer while away.
     Stuck,
 }
 
@@ -195,19 +283,20 @@ pub struct Hub {
 /// Everything behind the hub's lock.
 #[derive(Debug, Default)]
 struct State {
-    /// Each online user's connections, oldest first.
+    /// Each online user's devices, oldest first.
     users: HashMap<UserId, BTreeSet<ConnId>>,
-    /// Each logged-in connection.
+    /// Each logged-in device, connected or away.
     conns: HashMap<ConnId, Conn>,
     /// Every ringing or active call.
     calls: HashMap<CallId, Call>,
     /// The call each user is in, ringing or active, as caller or callee.
     busy: HashMap<UserId, CallId>,
-    /// The connections watching each user's presence.
+    /// The devices watching each user's presence.
     watchers: HashMap<UserId, BTreeSet<ConnId>>,
     /// Calls that ended lately, for clear answers to late actions.
     ended: EndedCalls,
-    /// Connections whose outbox overflowed during the current operation.
+    /// Devices whose outbox (or, while away, replay buffer) overflowed during the current
+    /// operation.
     stuck: Vec<ConnId>,
     /// Users whose devices came or went in this operation, with whether they were online
     /// before it; their watchers are told at its end if that changed.
@@ -215,15 +304,6 @@ struct State {
     /// Ringing calls whose callee's devices came or went in this operation; their callers are
     /// told the new count at its end.
     ringing_dirty: HashSet<CallId>,
-}
-
-/// A logged-in connection.
-#[derive(Debug)]
-struct Conn {
-    user: UserId,
-    handle: ConnHandle,
-    /// The user IDs whose presence it watches.
-    watching: Vec<UserId>,
 }
 
 impl Hub {
@@ -235,6 +315,8 @@ impl Hub {
             max_devices: settings.max_devices.max(1),
             single_device: settings.single_device,
             relay_only: settings.relay_only,
+            resume_grace_secs: settings.resume_grace_secs,
+            restore_window_secs: settings.restore_window_secs.max(1),
         };
         Arc::new_cyclic(|me| Hub {
             state: Mutex::default(),
@@ -249,7 +331,7 @@ impl Hub {
         self.settings
     }
 
-    /// A fresh connection ID.
+    /// A fresh connection (link) ID.
     pub fn next_conn_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
@@ -268,7 +350,7 @@ impl Hub {
         self.lock().users.len()
     }
 
-    /// Whether `user` has a logged-in connection.
+    /// Whether `user` has a logged-in device (connected or away).
     pub fn is_online(&self, user: &str) -> bool {
         self.lock().users.contains_key(user)
     }
@@ -276,6 +358,15 @@ impl Hub {
     /// How many devices `user` is logged in on.
     pub fn devices(&self, user: &str) -> usize {
         self.lock().users.get(user).map_or(0, BTreeSet::len)
+    }
+
+    /// How many of `user`'s devices are away: their socket was lost and they wait for a
+    /// resume.
+    pub fn away_devices(&self, user: &str) -> usize {
+        let st = self.lock();
+        st.conns_of(user)
+            .filter(|d| st.conns.get(d).is_some_and(|c| c.handle.is_none()))
+            .count()
     }
 
     /// How many calls ring or are active.
@@ -288,94 +379,161 @@ impl Hub {
         self.lock().busy.len()
     }
 
-    /// Logs connection `conn` in as `user` (whose UserSig the caller has verified, and which
-    /// expires in `expires_in_secs`) and sends it `LoggedIn` with `ice_servers`, then what it needs to know about the user's call: the
-    /// invitation when the call rings for the user, `CallElsewhere` when the user has it on
-    /// another device.
+    /// Logs socket `link` in as `login.user` (whose UserSig the caller has verified) and sends
+    /// it `LoggedIn`.
     ///
-    /// In single-device mode the user's older connections are told `KickedOut` and closed
-    /// (code 1000); otherwise a login beyond [`HubSettings::max_devices`] is refused.
-    pub fn login(
-        &self,
-        conn: ConnId,
-        user: &str,
-        handle: ConnHandle,
-        ice_servers: Vec<IceServer>,
-        expires_in_secs: u64,
-    ) -> Result<(), HubError> {
+    /// When the login resumes a session of the user that still holds every message after the
+    /// client's `seq`, the socket takes that device over (cutting off its old socket, if still
+    /// bound) and hears the kept messages after `LoggedIn { resumed: true }`. Otherwise it is a
+    /// new device (with the ID `link`; a device of the resumed session that can not be
+    /// resumed is removed first): it hears `LoggedIn { resumed: false }`, then what it needs
+    /// to know about the user's call (the invitation when the call rings for the user,
+    /// `CallElsewhere` when the user has it on another device), then the answer to its call
+    /// claim, if it has one (see `restore`).
+    ///
+    /// In single-device mode the user's older devices are told `KickedOut` and closed (code
+    /// 1000); otherwise a new device beyond [`HubSettings::max_devices`] is refused.
+    pub fn login(&self, link: ConnId, login: Login) -> Result<Joined, HubError> {
+        let Login {
+            user,
+            handle,
+            ice_servers,
+            expires_in_secs,
+            resume,
+            may_create_call,
+        } = login;
+        let user = user.as_str();
         let mut st = self.lock();
-        let older: Vec<ConnId> = st
-            .users
-            .get(user)
-            .map(|conns| conns.iter().copied().filter(|&c| c != conn).collect())
-            .unwrap_or_default();
-        if !self.settings.single_device && older.len() >= self.settings.max_devices as usize {
+        let logged_in = |session: &str, resumed| ServerMsg::LoggedIn {
+            user_id: user.to_owned(),
+            ice_servers: ice_servers.clone(),
+            expires_in_secs,
+            relay_only: self.settings.relay_only,
+            session: session.to_owned(),
+            resumed,
+        };
+        let (resume_seq, claim, session) = match resume {
+            Some(Resume { session, seq, call }) => (seq, call, session),
+            None => (0, None, String::new()),
+        };
+        let stale = match Self::find_session(&st, user, &session) {
+            Some(device) if st.conns[&device].replay.can_resume(resume_seq) => {
+                let msg = logged_in(&session, true);
+                self.resume(&mut st, device, link, handle, msg, resume_seq);
+                self.finish(&mut st);
+                return Ok(Joined {
+                    device,
+                    resumed: true,
+                    created_call: false,
+                });
+            }
+            other => other,
+        };
+
+        let older = st.conns_of(user).filter(|&d| Some(d) != stale).count();
+        if !self.settings.single_device && older >= self.settings.max_devices as usize {
             info!(
                 user,
-                conn,
-                devices = older.len(),
+                link,
+                devices = older,
                 "login refused: too many devices"
             );
             return Err(HubError::TooManyDevices(self.settings.max_devices));
         }
+        if let Some(stale) = stale {
+            info!(
+                user,
+                device = stale,
+                link,
+                "the session can not be resumed: it ends, and a new one starts"
+            );
+            self.remove_conn(&mut st, stale, Gone::Disconnected);
+        }
+        let older: Vec<ConnId> = st.conns_of(user).collect();
+        let device = link;
         st.mark_presence(user);
-        st.conns.insert(
-            conn,
-            Conn {
-                user: user.to_owned(),
-                handle,
-                watching: Vec::new(),
-            },
-        );
-        st.users.entry(user.to_owned()).or_default().insert(conn);
-        st.send(
-            conn,
-            ServerMsg::LoggedIn {
-                user_id: user.to_owned(),
-                ice_servers,
-                expires_in_secs,
-                relay_only: self.settings.relay_only,
-            },
-        );
-        info!(user, conn, devices = older.len() + 1, "logged in");
+        let conn = Conn::new(user, link, handle);
+        let msg = logged_in(&conn.session, false);
+        st.conns.insert(device, conn);
+        st.users.entry(user.to_owned()).or_default().insert(device);
+        st.send_unsequenced(device, msg);
+        info!(user, device, devices = older.len() + 1, "logged in");
         if self.settings.single_device {
             for old in older {
                 info!(
                     user,
-                    conn = old,
-                    by = conn,
-                    "connection replaced by a newer login"
+                    device = old,
+                    by = device,
+                    "device replaced by a newer login"
                 );
                 self.remove_conn(&mut st, old, Gone::Replaced);
             }
         }
-        Self::brief_new_device(&mut st, conn, user);
-        self.finish(&mut st);
-        Ok(())
-    }
-
-    /// Removes connection `conn` after its socket closed or fell silent. A ringing call keeps
-    /// ringing on the callee's other devices (or waits, when none is left); a caller that leaves
-    /// a ringing call cancels it; a party that leaves an active call ends it as failed. Does
-    /// nothing for a connection that is not logged in.
-    pub fn logout(&self, conn: ConnId) {
-        let mut st = self.lock();
-        if let Some(c) = st.conns.get(&conn) {
-            info!(user = %c.user, conn, "disconnected");
+        // A claim of the user's current call is answered by the claim's handling; briefing
+        // the device would tell it of its own call as if it were elsewhere.
+        let claims_current = claim
+            .as_ref()
+            .is_some_and(|claim| st.busy.get(user) == Some(&claim.call_id));
+        if !claims_current {
+            Self::brief_new_device(&mut st, device, user);
         }
-        self.remove_conn(&mut st, conn, Gone::Disconnected);
+        let created_call = match claim {
+            Some(claim) => self.restore(&mut st, device, user, claim, may_create_call),
+            None => false,
+        };
+        self.finish(&mut st);
+        Ok(Joined {
+            device,
+            resumed: false,
+            created_call,
+        })
+    }
+
+    /// Removes `device` at once, as after a clean close of its socket. A ringing call keeps
+    /// ringing on the callee's other devices (or waits, when none is left); a caller that
+    /// leaves a ringing call cancels it; a party that leaves an active call ends it as
+    /// [`Outcome::ConnectionLost`]. Does nothing for a device that is not logged in.
+    pub fn logout(&self, device: ConnId) {
+        let mut st = self.lock();
+        if let Some(c) = st.conns.get(&device) {
+            info!(user = %c.user, device, "disconnected");
+        }
+        self.remove_conn(&mut st, device, Gone::Disconnected);
         self.finish(&mut st);
     }
 
-    /// Handles a message from logged-in connection `conn`. The answers, and what the other
-    /// devices and party hear, are queued on the connections' outboxes; a refusal is returned
+    /// Handles a message from logged-in device `conn`. The answers, and what the other
+    /// devices and party hear, are queued on the devices' outboxes; a refusal is returned
     /// for the caller to send as [`ServerMsg::Error`] (with the `Invite`'s `req` when it
     /// answers one).
     pub fn handle(&self, conn: ConnId, msg: ClientMsg) -> Result<(), HubError> {
+        self.handle_on(conn, None, msg)
+    }
+
+    /// [`Hub::handle`] for a message that came on socket `link`: refused as
+    /// [`HubError::NotLoggedIn`] when the device has moved to another socket since.
+    pub fn handle_from(
+        &self,
+        device: ConnId,
+        link: ConnId,
+        msg: ClientMsg,
+    ) -> Result<(), HubError> {
+        self.handle_on(device, Some(link), msg)
+    }
+
+    /// Handles `msg` from `conn`, checking that it came on the device's socket when `link`
+    /// says which.
+    fn handle_on(
+        &self,
+        conn: ConnId,
+        link: Option<ConnId>,
+        msg: ClientMsg,
+    ) -> Result<(), HubError> {
         let mut st = self.lock();
         let user = st
             .conns
             .get(&conn)
+            .filter(|c| link.is_none_or(|link| c.link == link))
             .map(|c| c.user.clone())
             .ok_or(HubError::NotLoggedIn)?;
         let result = match msg {
@@ -383,9 +541,10 @@ impl Hub {
             // The connection checks renewals itself; one that reaches the hub changes nothing.
             ClientMsg::Renew { .. } => Ok(()),
             ClientMsg::Ping => {
-                st.send(conn, ServerMsg::Pong);
+                st.send_unsequenced(conn, ServerMsg::Pong);
                 Ok(())
             }
+            ClientMsg::Ack { seq } => Self::ack(&mut st, conn, seq),
             ClientMsg::Invite {
                 req,
                 callee,
@@ -404,6 +563,9 @@ impl Hub {
             ClientMsg::MediaConnected { call_id } => {
                 Self::media_connected(&mut st, conn, &user, &call_id)
             }
+            ClientMsg::MediaInterrupted { call_id } => {
+                self.media_interrupted(&mut st, conn, &user, &call_id)
+            }
             ClientMsg::Watch { users } => Self::watch(&mut st, conn, users),
         };
         self.finish(&mut st);
@@ -415,19 +577,11 @@ impl Hub {
         let Some(call) = st.busy.get(user).and_then(|id| st.calls.get(id)) else {
             return;
         };
-        let msg = match &call.phase {
-            Phase::Ringing { rings_until, .. } if call.callee == user => {
-                let left = rings_until.saturating_duration_since(tokio::time::Instant::now());
-                // Round up: the dialog must not claim less time than there is.
-                let timeout_secs = left.as_millis().div_ceil(1000).max(1) as u32;
+        let msg = match call.invitation() {
+            Some(invited) if call.callee == user => {
                 info!(call_id = %call.id, user, conn, "invitation delivered to a device that logged in");
                 st.ringing_dirty.insert(call.id.clone());
-                ServerMsg::Invited {
-                    call_id: call.id.clone(),
-                    caller: call.caller.clone(),
-                    call_type: call.call_type,
-                    timeout_secs,
-                }
+                invited
             }
             _ => ServerMsg::CallElsewhere {
                 call_id: call.id.clone(),
@@ -437,8 +591,8 @@ impl Hub {
         st.send(conn, msg);
     }
 
-    /// Takes connection `conn` out of the hub, ending its call as `why` demands. A replaced
-    /// connection is told why and closed; a stuck one has its writer stopped.
+    /// Takes device `conn` out of the hub, ending its call as `why` demands. A replaced
+    /// device is told why and closed; a stuck one has its writer stopped.
     fn remove_conn(&self, st: &mut State, conn: ConnId, why: Gone) {
         let Some(user) = st.conns.get(&conn).map(|c| c.user.clone()) else {
             return;
@@ -457,11 +611,15 @@ impl Hub {
                     st.ringing_dirty.insert(call_id);
                 }
                 (Some(_), false) => {
-                    let message = match why {
-                        Gone::Replaced => format!("{user} logged in elsewhere"),
-                        Gone::Disconnected | Gone::Stuck => format!("{user} disconnected"),
+                    let outcome = match why {
+                        Gone::Replaced => Outcome::Failed {
+                            message: format!("{user} logged in elsewhere"),
+                        },
+                        Gone::Disconnected | Gone::Stuck => {
+                            Outcome::ConnectionLost { user: user.clone() }
+                        }
                     };
-                    self.end_call(st, &call_id, Outcome::Failed { message });
+                    self.end_call(st, &call_id, outcome);
                 }
                 (None, _) => {}
             }
@@ -485,7 +643,8 @@ impl Hub {
                 );
             }
             Gone::Stuck => {
-                if let Some(writer) = st.conns.get(&conn).and_then(|c| c.handle.writer.as_ref()) {
+                let handle = st.conns.get(&conn).and_then(|c| c.handle.as_ref());
+                if let Some(writer) = handle.and_then(|h| h.writer.as_ref()) {
                     writer.abort();
                 }
             }
@@ -507,13 +666,18 @@ impl Hub {
     fn finish(&self, st: &mut State) {
         loop {
             if let Some(conn) = st.stuck.pop() {
-                if st.conns.contains_key(&conn) {
-                    warn!(
+                match st.conns.get(&conn).map(|c| c.handle.is_some()) {
+                    Some(true) => warn!(
                         conn,
                         "outbox full: the connection does not read; disconnecting it"
-                    );
-                    self.remove_conn(st, conn, Gone::Stuck);
+                    ),
+                    Some(false) => warn!(
+                        conn,
+                        "replay buffer full while away: the device can not resume; removing it"
+                    ),
+                    None => continue,
                 }
+                self.remove_conn(st, conn, Gone::Stuck);
                 continue;
             }
             if let Some(call_id) = st.ringing_dirty.iter().next().cloned() {
@@ -552,11 +716,6 @@ impl Hub {
 }
 
 impl State {
-    /// Queues `msg` for connection `conn`.
-    fn send(&mut self, conn: ConnId, msg: ServerMsg) {
-        self.queue(conn, Outgoing::Msg(msg));
-    }
-
     /// Queues `msg` for every device of `user`.
     fn send_user(&mut self, user: &str, msg: &ServerMsg) {
         let conns: Vec<ConnId> = self.conns_of(user).collect();
@@ -570,17 +729,6 @@ impl State {
         self.users.get(user).into_iter().flatten().copied()
     }
 
-    /// Queues `out` for connection `conn`, noting the connection as stuck when its outbox is
-    /// full. A connection that is gone is skipped.
-    fn queue(&mut self, conn: ConnId, out: Outgoing) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
-        };
-        if let Err(mpsc::error::TrySendError::Full(_)) = c.handle.outbox.try_send(out) {
-            self.stuck.push(conn);
-        }
-    }
-
     /// Notes that `user`'s devices are about to change, remembering whether they were online.
     fn mark_presence(&mut self, user: &str) {
         if !self.presence_dirty.contains_key(user) {
@@ -592,3 +740,6 @@ impl State {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod resume_tests;

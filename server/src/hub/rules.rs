@@ -1,6 +1,7 @@
 //! The rules of a call, decided under the hub's lock: invite (with busy, offline waiting and
 //! glare), accept (first device wins), reject, cancel, hang-up, the relaying of signals, the
-//! ring and connect timers, and the one outcome every call ends with.
+//! ring and connect timers, audio that is interrupted while the other party's device is away,
+//! and the one outcome every call ends with.
 
 use tokio::time::{Duration, Instant};
 use tracing::{debug, info};
@@ -8,11 +9,13 @@ use webcall_protocol::{
     validate_user_id, CallType, Outcome, ServerMsg, Signal, UserId, MAX_FAILURE_LEN,
 };
 
-use super::call::{describe, Call, Ended, HeldSignals, Phase, Role, TimerGuard};
+use super::call::{
+    describe, Call, Ended, HeldSignals, Interrupted, Phase, Role, TimerGuard, UNBOUND,
+};
 use super::{ConnId, Hub, HubError, State};
 
 /// How an accepted call was accepted, which decides what the accepting device is told.
-enum AcceptedBy {
+pub(super) enum AcceptedBy {
     /// The device sent `Accept`.
     Accept,
     /// The device's own `Invite` (request `req`) crossed the call: glare.
@@ -83,10 +86,7 @@ impl Hub {
         }
 
         let timeout_secs = self.ring_timeout_secs(timeout_secs);
-        let timer = {
-            let call_id = call_id.clone();
-            self.after(timeout_secs, move |hub| hub.ring_timeout(&call_id))
-        };
+        let timer = self.ring_timer(&call_id, timeout_secs);
         let invited = ServerMsg::Invited {
             call_id: call_id.clone(),
             caller: caller.clone(),
@@ -120,9 +120,11 @@ impl Hub {
                 phase: Phase::Ringing {
                     held: HeldSignals::default(),
                     rings_until: Instant::now() + Duration::from_secs(timeout_secs.into()),
-                    _timer: Some(TimerGuard(timer)),
+                    _timer: Some(timer),
                 },
                 announced_ringing: ringing,
+                pending: HeldSignals::default(),
+                restore_timer: None,
             },
         );
         Ok(())
@@ -223,7 +225,7 @@ impl Hub {
     }
 
     /// `Signal`: relayed to the other party of an active call; held while the call rings when
-    /// the caller sends it.
+    /// the caller sends it, or while the other party's device is not back (a restored call).
     pub(super) fn signal(
         st: &mut State,
         conn: ConnId,
@@ -245,6 +247,16 @@ impl Hub {
             (Phase::Active { callee_conn, .. }, Role::Caller) => *callee_conn,
             (Phase::Active { .. }, Role::Callee) => call.caller_conn,
         };
+        if to == UNBOUND {
+            call.pending
+                .push(signal)
+                .map_err(|_| HubError::TooManyHeld)?;
+            debug!(
+                call_id,
+                "signal held until the other party's device is back"
+            );
+            return Ok(());
+        }
         debug!(call_id, from = conn, to, "signal relayed");
         st.send(
             to,
@@ -256,16 +268,21 @@ impl Hub {
         Ok(())
     }
 
-    /// `MediaConnected`: a party's audio flows, so the connect limit no longer applies.
+    /// `MediaConnected`: a party's audio flows (again), so the connect limit no longer applies.
     pub(super) fn media_connected(
         st: &mut State,
         conn: ConnId,
         user: &str,
         call_id: &str,
     ) -> Result<(), HubError> {
-        st.party(conn, user, call_id)?;
+        let (role, _) = st.party(conn, user, call_id)?;
         match st.calls.get_mut(call_id).map(|call| &mut call.phase) {
-            Some(Phase::Active { connected, .. }) => {
+            Some(Phase::Active {
+                connected,
+                interrupted,
+                ..
+            }) => {
+                *interrupted.of(role) = false;
                 if !*connected {
                     *connected = true;
                     debug!(call_id, user, "audio connected");
@@ -276,15 +293,72 @@ impl Hub {
         }
     }
 
+    /// `MediaInterrupted`: a party's audio stopped. When the other party's device is away (or
+    /// not back after a restart), that party vanished with its network: the call ends as its
+    /// connection lost, at once. Otherwise the report is kept, in case the other party's
+    /// device goes away later ([`Hub::device_away`]).
+    pub(super) fn media_interrupted(
+        &self,
+        st: &mut State,
+        conn: ConnId,
+        user: &str,
+        call_id: &str,
+    ) -> Result<(), HubError> {
+        let (role, call) = st.party(conn, user, call_id)?;
+        if call.is_ringing() {
+            return Err(HubError::WrongState("the call is not accepted yet"));
+        }
+        let (other, other_conn) = call.side(role.other());
+        let other = other.clone();
+        if !st.is_connected(other_conn) {
+            info!(call_id, user, %other, "audio interrupted while the other party is away: connection lost");
+            self.end_call(st, call_id, Outcome::ConnectionLost { user: other });
+            return Ok(());
+        }
+        if let Some(Phase::Active { interrupted, .. }) =
+            st.calls.get_mut(call_id).map(|call| &mut call.phase)
+        {
+            *interrupted.of(role) = true;
+            debug!(call_id, user, "audio interrupted");
+        }
+        Ok(())
+    }
+
+    /// `device` of `user` just went away (its socket was lost): if its call is accepted and
+    /// the other party already reported its audio interrupted, both the device's network and
+    /// its audio are gone, and the call ends as its connection lost, at once.
+    pub(super) fn device_away(&self, st: &mut State, device: ConnId, user: &str) {
+        let Some(call_id) = st.busy.get(user).cloned() else {
+            return;
+        };
+        let Some(call) = st.calls.get(&call_id) else {
+            return;
+        };
+        let Some(role) = call.role_of(device, user) else {
+            return;
+        };
+        let peer_interrupted = match &call.phase {
+            Phase::Active { interrupted, .. } => match role {
+                Role::Caller => interrupted.callee,
+                Role::Callee => interrupted.caller,
+            },
+            Phase::Ringing { .. } => false,
+        };
+        if peer_interrupted {
+            info!(%call_id, user, device, "gone while the other party's audio is interrupted: connection lost");
+            let outcome = Outcome::ConnectionLost {
+                user: user.to_owned(),
+            };
+            self.end_call(st, &call_id, outcome);
+        }
+    }
+
     /// Makes ringing call `call_id` active on callee device `conn`: the caller and that device
     /// hear it is accepted, the callee's other devices that it was answered elsewhere, and the
-    /// device gets the signals the caller sent meanwhile.
-    fn activate(&self, st: &mut State, call_id: &str, conn: ConnId, by: AcceptedBy) {
-        let connect_timer = {
-            let call_id = call_id.to_owned();
-            let secs = self.settings.connect_timeout_secs;
-            self.after(secs, move |hub| hub.connect_timeout(&call_id, secs))
-        };
+    /// device gets the signals the caller sent meanwhile. With `conn` [`UNBOUND`] (a restored
+    /// call accepted on a device that is not back yet) the signals wait for that device.
+    pub(super) fn activate(&self, st: &mut State, call_id: &str, conn: ConnId, by: AcceptedBy) {
+        let connect_timer = self.connect_timer(call_id);
         let Some(call) = st.calls.get_mut(call_id) else {
             return;
         };
@@ -294,10 +368,15 @@ impl Hub {
                 callee_conn: conn,
                 since: Instant::now(),
                 connected: false,
-                _connect_timer: TimerGuard(connect_timer),
+                interrupted: Interrupted::default(),
+                _connect_timer: connect_timer,
             },
         );
         let held = match phase {
+            Phase::Ringing { held, .. } if conn == UNBOUND => {
+                call.pending = held;
+                Vec::new()
+            }
             Phase::Ringing { mut held, .. } => held.take(),
             Phase::Active { .. } => Vec::new(),
         };
@@ -326,15 +405,21 @@ impl Hub {
         for other in others {
             st.send(other, elsewhere.clone());
         }
-        for signal in held {
-            st.send(
-                conn,
-                ServerMsg::Signal {
-                    call_id: call_id.to_owned(),
-                    signal,
-                },
-            );
-        }
+        st.deliver(conn, call_id, held);
+    }
+
+    /// A timer that ends `call_id` as unanswered in `secs` seconds if it still rings then.
+    pub(super) fn ring_timer(&self, call_id: &str, secs: u32) -> TimerGuard {
+        let call_id = call_id.to_owned();
+        TimerGuard(self.after(secs, move |hub| hub.ring_timeout(&call_id)))
+    }
+
+    /// A timer that fails `call_id` when the connect limit passes, unless a party has reported
+    /// its audio by then.
+    pub(super) fn connect_timer(&self, call_id: &str) -> TimerGuard {
+        let call_id = call_id.to_owned();
+        let secs = self.settings.connect_timeout_secs;
+        TimerGuard(self.after(secs, move |hub| hub.connect_timeout(&call_id, secs)))
     }
 
     /// The ring timer of `call_id` went off: if it still rings, nobody answered.
@@ -395,6 +480,24 @@ impl Hub {
 }
 
 impl State {
+    /// Whether `device` is logged in with a socket bound (not away, not [`UNBOUND`]).
+    pub(super) fn is_connected(&self, device: ConnId) -> bool {
+        self.conns.get(&device).is_some_and(|c| c.handle.is_some())
+    }
+
+    /// Sends `signals` of call `call_id` to device `to`, in order.
+    pub(super) fn deliver(&mut self, to: ConnId, call_id: &str, signals: Vec<Signal>) {
+        for signal in signals {
+            self.send(
+                to,
+                ServerMsg::Signal {
+                    call_id: call_id.to_owned(),
+                    signal,
+                },
+            );
+        }
+    }
+
     /// The role of connection `conn` (of `user`) in call `call_id`, and the call; or why the
     /// connection may not act on it.
     pub(super) fn party(

@@ -10,7 +10,7 @@ use super::*;
 use tokio::time::Instant;
 
 /// A hub with default settings but a ring timeout of `ring_secs`.
-fn new_hub(ring_secs: u32) -> Arc<Hub> {
+pub(super) fn new_hub(ring_secs: u32) -> Arc<Hub> {
     Hub::new(HubSettings {
         ring_timeout_secs: ring_secs,
         ..HubSettings::default()
@@ -18,23 +18,49 @@ fn new_hub(ring_secs: u32) -> Arc<Hub> {
 }
 
 /// A fake connection: its ID and the receiving end of its outbox.
-struct Peer {
-    conn: ConnId,
-    user: &'static str,
-    rx: mpsc::Receiver<Outgoing>,
+pub(super) struct Peer {
+    pub conn: ConnId,
+    pub user: &'static str,
+    pub rx: mpsc::Receiver<Outgoing>,
+    /// The number of the last numbered message read.
+    pub seq: u64,
+    /// The session token from `LoggedIn`.
+    pub session: String,
 }
 
 impl Peer {
-    /// The next queued message; panics when there is none or it is a close.
-    fn next(&mut self) -> ServerMsg {
+    /// The next queued message, unwrapped from its number (which must follow the last one's);
+    /// panics when there is none or it is a close.
+    pub fn next(&mut self) -> ServerMsg {
         match self.rx.try_recv() {
-            Ok(Outgoing::Msg(msg)) => msg,
+            Ok(Outgoing::Msg(msg)) => self.unwrap(msg),
             other => panic!("{}: expected a message, got {other:?}", self.user),
         }
     }
 
+    /// The next message, waiting for it (on paused time, until a timer sends it).
+    pub async fn wait(&mut self) -> ServerMsg {
+        match self.rx.recv().await {
+            Some(Outgoing::Msg(msg)) => self.unwrap(msg),
+            other => panic!("{}: expected a message, got {other:?}", self.user),
+        }
+    }
+
+    /// `msg` without its number, checking that the number follows the last one's.
+    fn unwrap(&mut self, msg: ServerMsg) -> ServerMsg {
+        match msg.unsequenced() {
+            (Some(seq), msg) => {
+                assert_eq!(seq, self.seq + 1, "{}: {msg:?} out of order", self.user);
+                self.seq = seq;
+                msg
+            }
+            (None, msg @ (ServerMsg::LoggedIn { .. } | ServerMsg::Pong)) => msg,
+            (None, msg) => panic!("{}: {msg:?} came without a number", self.user),
+        }
+    }
+
     /// Asserts nothing is queued.
-    fn quiet(&mut self) {
+    pub fn quiet(&mut self) {
         match self.rx.try_recv() {
             Err(TryRecvError::Empty) => {}
             other => panic!("{}: expected nothing, got {other:?}", self.user),
@@ -42,29 +68,52 @@ impl Peer {
     }
 }
 
-fn join(hub: &Hub, user: &'static str) -> Peer {
+pub(super) fn join(hub: &Hub, user: &'static str) -> Peer {
     join_with_capacity(hub, user, OUTBOX_CAPACITY)
 }
 
-fn join_with_capacity(hub: &Hub, user: &'static str, capacity: usize) -> Peer {
+pub(super) fn join_with_capacity(hub: &Hub, user: &'static str, capacity: usize) -> Peer {
     let conn = hub.next_conn_id();
     let (tx, rx) = mpsc::channel(capacity);
-    hub.login(conn, user, ConnHandle::new(tx, None), Vec::new(), 3600)
+    let joined = hub
+        .login(
+            conn,
+            Login::new(user, ConnHandle::new(tx, None), Vec::new(), 3600),
+        )
         .unwrap();
-    let mut peer = Peer { conn, user, rx };
     assert_eq!(
-        peer.next(),
-        ServerMsg::LoggedIn {
-            user_id: user.into(),
-            ice_servers: vec![],
-            expires_in_secs: 3600,
-            relay_only: false,
+        joined,
+        Joined {
+            device: conn,
+            resumed: false,
+            created_call: false
         }
     );
+    let mut peer = Peer {
+        conn,
+        user,
+        rx,
+        seq: 0,
+        session: String::new(),
+    };
+    peer.session = match peer.next() {
+        ServerMsg::LoggedIn {
+            user_id,
+            ice_servers,
+            expires_in_secs: 3600,
+            relay_only: false,
+            session,
+            resumed: false,
+        } if user_id == user && ice_servers.is_empty() => {
+            assert_eq!(session.len(), 32, "{session}");
+            session
+        }
+        other => panic!("{user}: expected LoggedIn, got {other:?}"),
+    };
     peer
 }
 
-fn invite(callee: &str, timeout_secs: Option<u32>) -> ClientMsg {
+pub(super) fn invite(callee: &str, timeout_secs: Option<u32>) -> ClientMsg {
     ClientMsg::Invite {
         req: 1,
         callee: callee.into(),
@@ -73,11 +122,11 @@ fn invite(callee: &str, timeout_secs: Option<u32>) -> ClientMsg {
     }
 }
 
-fn offer(sdp: &str) -> Signal {
+pub(super) fn offer(sdp: &str) -> Signal {
     Signal::Offer { sdp: sdp.into() }
 }
 
-fn ice(n: u16) -> Signal {
+pub(super) fn ice(n: u16) -> Signal {
     Signal::Ice {
         candidate: format!("candidate:{n}"),
         sdp_mid: Some("0".into()),
@@ -86,7 +135,12 @@ fn ice(n: u16) -> Signal {
 }
 
 /// `caller` invites `callee`; returns the call ID after both saw the invitation.
-fn ring(hub: &Hub, caller: &mut Peer, callee: &mut Peer, timeout_secs: Option<u32>) -> String {
+pub(super) fn ring(
+    hub: &Hub,
+    caller: &mut Peer,
+    callee: &mut Peer,
+    timeout_secs: Option<u32>,
+) -> String {
     hub.handle(caller.conn, invite(callee.user, timeout_secs))
         .unwrap();
     let call_id = match caller.next() {
@@ -111,7 +165,7 @@ fn ring(hub: &Hub, caller: &mut Peer, callee: &mut Peer, timeout_secs: Option<u3
 }
 
 /// `caller` calls `callee`, who accepts.
-fn connect(hub: &Hub, caller: &mut Peer, callee: &mut Peer) -> String {
+pub(super) fn connect(hub: &Hub, caller: &mut Peer, callee: &mut Peer) -> String {
     let call_id = ring(hub, caller, callee, None);
     hub.handle(
         callee.conn,
@@ -128,17 +182,21 @@ fn connect(hub: &Hub, caller: &mut Peer, callee: &mut Peer) -> String {
     call_id
 }
 
-fn ended(call_id: &str, outcome: Outcome) -> ServerMsg {
+pub(super) fn ended(call_id: &str, outcome: Outcome) -> ServerMsg {
     ServerMsg::CallEnded {
         call_id: call_id.into(),
         outcome,
     }
 }
 
-fn failed(message: &str) -> Outcome {
+pub(super) fn failed(message: &str) -> Outcome {
     Outcome::Failed {
         message: message.into(),
     }
+}
+
+pub(super) fn lost(user: &str) -> Outcome {
+    Outcome::ConnectionLost { user: user.into() }
 }
 
 #[tokio::test]
@@ -222,9 +280,7 @@ async fn ring_timeout_ends_the_call_with_no_answer() {
     bob.quiet();
 
     // Both hear NoAnswer once the five seconds are up.
-    let Some(Outgoing::Msg(msg)) = alice.rx.recv().await else {
-        panic!("alice's outbox closed");
-    };
+    let msg = alice.wait().await;
     assert_eq!(msg, ended(&call_id, Outcome::NoAnswer { offline: false }));
     assert_eq!(start.elapsed(), Duration::from_secs(5));
     assert_eq!(
@@ -249,9 +305,7 @@ async fn default_ring_timeout_applies_when_none_or_zero_is_asked() {
     for asked in [None, Some(0)] {
         let start = Instant::now();
         let call_id = ring(&hub, &mut alice, &mut bob, asked);
-        let Some(Outgoing::Msg(msg)) = alice.rx.recv().await else {
-            panic!("alice's outbox closed");
-        };
+        let msg = alice.wait().await;
         assert_eq!(msg, ended(&call_id, Outcome::NoAnswer { offline: false }));
         assert_eq!(start.elapsed(), Duration::from_secs(30));
         assert_eq!(
@@ -673,14 +727,14 @@ async fn disconnects_end_calls_for_the_other_party() {
     assert_eq!(alice.next(), cancelled);
     assert_eq!(bob.next(), cancelled);
 
-    // Either leaves an active call: failed for the other.
+    // Either leaves an active call: its connection is lost, for the other.
     let call_id = connect(&hub, &mut alice, &mut bob);
     hub.logout(alice.conn);
-    assert_eq!(bob.next(), ended(&call_id, failed("alice disconnected")));
+    assert_eq!(bob.next(), ended(&call_id, lost("alice")));
     let mut alice = join(&hub, "alice");
     let call_id = connect(&hub, &mut alice, &mut bob);
     hub.logout(bob.conn);
-    assert_eq!(alice.next(), ended(&call_id, failed("bob disconnected")));
+    assert_eq!(alice.next(), ended(&call_id, lost("bob")));
 
     assert_eq!(hub.calls(), 0);
     assert!(!hub.is_online("bob"));
@@ -778,6 +832,7 @@ async fn a_second_login_on_a_connection_is_refused() {
                 user_id: "alice".into(),
                 user_sig: "x".into(),
                 sdk_app_id: 1,
+                resume: None,
             },
         )
         .unwrap_err();

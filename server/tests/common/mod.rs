@@ -1,5 +1,10 @@
 //! Helpers for the integration tests: a real server on 127.0.0.1 port 0 and real WebSocket
 //! clients that log in with UserSigs signed with the server's secret. Every wait has a deadline.
+//!
+//! The clients read the server's numbered messages ([`ServerMsg::Seq`]) unwrapped, checking
+//! that the numbers follow each other, and remember the last number and the session token, for
+//! tests of reconnecting. The test servers drop a device whose socket is lost at once
+//! (`resume_grace_secs = 0`), unless a test sets a grace period.
 
 #![allow(dead_code)]
 
@@ -15,7 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use webcall_protocol::{CallType, ClientMsg, ErrorCode, Outcome, ServerMsg, Signal};
+use webcall_protocol::{CallType, ClientMsg, ErrorCode, Outcome, Resume, ServerMsg, Signal};
 use webcall_server::{run, AppState, Config};
 
 /// The secret key of every test server.
@@ -54,6 +59,7 @@ impl TestServer {
             sdk_app_id: APP,
             dist: dist.path().to_owned(),
             port: 0,
+            resume_grace_secs: 0,
             ..Config::default()
         };
         tweak(&mut config);
@@ -84,32 +90,33 @@ impl TestServer {
         let (ws, _) = within(tokio_tungstenite::connect_async(url))
             .await
             .expect("WebSocket handshake");
-        Client {
-            ws,
-            user: String::new(),
-            deadline: DEADLINE,
-        }
+        Client::new(ws, "")
     }
 
     /// A connection logged in as `user`.
     pub async fn login(&self, user: &str) -> Client {
         let mut client = self.send_login(user).await;
-        match client.recv().await {
-            ServerMsg::LoggedIn {
-                user_id,
-                ice_servers,
-                expires_in_secs,
-                relay_only,
-            } if user_id == user && ice_servers.is_empty() && !relay_only => {
-                // The test UserSigs last an hour.
-                assert!(
-                    (3590..=3600).contains(&expires_in_secs),
-                    "{expires_in_secs}"
-                );
-            }
-            other => panic!("{user}: expected LoggedIn, got {other:?}"),
-        }
+        let resumed = client.expect_logged_in().await;
+        assert!(!resumed, "{user}: a first login resumed a session");
         client
+    }
+
+    /// A connection of `user` that logs in with `resume`; returns it and whether the login
+    /// resumed the session (the numbered messages after `resume.seq` follow).
+    pub async fn login_resume(&self, user: &str, resume: Resume) -> (Client, bool) {
+        let mut client = self.connect().await;
+        client.user = user.into();
+        client.last_seq = resume.seq;
+        client
+            .send(&ClientMsg::Login {
+                user_id: user.into(),
+                user_sig: self.sig(user),
+                sdk_app_id: APP,
+                resume: Some(resume),
+            })
+            .await;
+        let resumed = client.expect_logged_in().await;
+        (client, resumed)
     }
 
     /// A connection logged in as `user` whose waits (the login's too) last up to `deadline`:
@@ -125,8 +132,13 @@ impl TestServer {
     /// Waits until the hub no longer lists `user` as online.
     pub async fn wait_offline(&self, user: &str) {
         let hub = self.state.hub().clone();
+        self.wait_until(move || !hub.is_online(user)).await;
+    }
+
+    /// Waits (polling, within the test deadline) until `done` holds.
+    pub async fn wait_until(&self, mut done: impl FnMut() -> bool) {
         within(async {
-            while hub.is_online(user) {
+            while !done() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
@@ -156,6 +168,10 @@ pub struct Client {
     pub user: String,
     /// How long [`Client::next`] waits.
     pub deadline: Duration,
+    /// The number of the last numbered message read.
+    last_seq: u64,
+    /// The session token of the last `LoggedIn`.
+    session: String,
 }
 
 /// What the server sent, other than ping/pong frames.
@@ -168,6 +184,86 @@ pub enum Received {
 }
 
 impl Client {
+    /// A client of `user` on socket `ws`.
+    pub fn new(ws: WebSocketStream<MaybeTlsStream<TcpStream>>, user: &str) -> Client {
+        Client {
+            ws,
+            user: user.into(),
+            deadline: DEADLINE,
+            last_seq: 0,
+            session: String::new(),
+        }
+    }
+
+    /// The number of the last numbered message read (0: none in this session).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// The session token of the last `LoggedIn`.
+    pub fn session(&self) -> &str {
+        &self.session
+    }
+
+    /// A [`Resume`] of this client's session from the last message it read, claiming nothing.
+    pub fn resume(&self) -> Resume {
+        Resume {
+            session: self.session.clone(),
+            seq: self.last_seq,
+            call: None,
+        }
+    }
+
+    /// Acknowledges every numbered message up to `seq`.
+    pub async fn ack(&mut self, seq: u64) {
+        self.send(&ClientMsg::Ack { seq }).await;
+    }
+
+    /// Drops the socket without a close frame, as a lost network does.
+    pub fn drop_unclean(self) {
+        drop(self.ws);
+    }
+
+    /// Closes the socket cleanly: a close frame, then the server's close reply.
+    pub async fn close_clean(self) {
+        self.close_with(None).await;
+    }
+
+    /// Closes the socket with a close frame of `code` (none: no code), then reads until the
+    /// server's close reply.
+    pub async fn close_with(mut self, code: Option<u16>) {
+        let frame = code.map(|code| CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        });
+        within(self.ws.close(frame)).await.expect("close");
+        within(async { while let Some(Ok(_)) = self.ws.next().await {} }).await;
+    }
+
+    /// Expects `LoggedIn` for this client's user (with the test servers' settings and an
+    /// hour-long UserSig); notes its session and returns whether it resumed one.
+    pub async fn expect_logged_in(&mut self) -> bool {
+        match self.recv().await {
+            ServerMsg::LoggedIn {
+                user_id,
+                ice_servers,
+                expires_in_secs,
+                relay_only,
+                session,
+                resumed,
+            } if user_id == self.user && ice_servers.is_empty() && !relay_only => {
+                // The test UserSigs last an hour.
+                assert!(
+                    (3590..=3600).contains(&expires_in_secs),
+                    "{expires_in_secs}"
+                );
+                assert!(!session.is_empty(), "{}: no session token", self.user);
+                resumed
+            }
+            other => panic!("{}: expected LoggedIn, got {other:?}", self.user),
+        }
+    }
+
     /// Sends a protocol message.
     pub async fn send(&mut self, msg: &ClientMsg) {
         let text = serde_json::to_string(msg).expect("serialize");
@@ -186,10 +282,10 @@ impl Client {
             let next = next.unwrap_or_else(|_| panic!("{}: nothing came in time", self.user));
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    let msg = serde_json::from_str(text.as_str()).unwrap_or_else(|e| {
+                    let msg: ServerMsg = serde_json::from_str(text.as_str()).unwrap_or_else(|e| {
                         panic!("{}: bad server message {text}: {e}", self.user)
                     });
-                    return Received::Msg(msg);
+                    return Received::Msg(self.unnumbered(msg));
                 }
                 Some(Ok(Message::Close(frame))) => return Received::Close(frame),
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
@@ -197,6 +293,36 @@ impl Client {
                     panic!("{}: binary frame from the server", self.user)
                 }
                 Some(Err(_)) | None => return Received::End,
+            }
+        }
+    }
+
+    /// `msg` without its number, which must follow the last one's; notes the session of a
+    /// `LoggedIn` (a new session numbers from 1 again).
+    fn unnumbered(&mut self, msg: ServerMsg) -> ServerMsg {
+        match msg.unsequenced() {
+            (Some(seq), msg) => {
+                assert_eq!(
+                    seq,
+                    self.last_seq + 1,
+                    "{}: {msg:?} is numbered {seq} after {}",
+                    self.user,
+                    self.last_seq
+                );
+                self.last_seq = seq;
+                msg
+            }
+            (None, msg) => {
+                if let ServerMsg::LoggedIn {
+                    session, resumed, ..
+                } = &msg
+                {
+                    self.session = session.clone();
+                    if !resumed {
+                        self.last_seq = 0;
+                    }
+                }
+                msg
             }
         }
     }
@@ -372,6 +498,7 @@ impl TestServer {
                 user_id: user.into(),
                 user_sig: self.sig(user),
                 sdk_app_id: APP,
+                resume: None,
             })
             .await;
         client

@@ -3,8 +3,9 @@
 //! includes this file by path). Only the hub's public API is used.
 //!
 //! A script is a list of [`Step`]s over [`SLOTS`] connection slots: log a slot in as one of
-//! [`USERS`] (on a new connection), disconnect it, send a [`ClientMsg`] from it, or let time
-//! pass. The hub runs as the server runs it, on a tokio runtime, here a current-thread one with
+//! [`USERS`] (on a new connection), disconnect it, lose its socket (the device goes away for
+//! the resume grace period), resume its session on a new socket, send a [`ClientMsg`] from it,
+//! or let time pass. The hub runs as the server runs it, on a tokio runtime, here a current-thread one with
 //! paused time, so that waiting fires ring and connect timers at once and in order. Each slot's
 //! outbox is an mpsc channel; slots that read drain it after every step, slots that do not read
 //! have a small outbox that overflows.
@@ -14,12 +15,16 @@
 //! - nothing panics, neither a hub call nor a timer task the hub spawned;
 //! - after every step: at most one call per user, exactly two busy users per call, every user's
 //!   device count as the slots say (logins beyond the device limit refused, single-device mode
-//!   keeping one), a request from a connection the hub does not hold answered `NotLoggedIn`
-//!   and from one it holds never;
+//!   keeping one; a device whose socket was lost counts until the hub lets it go), a request
+//!   from a connection the hub does not hold answered `NotLoggedIn` and from one it holds
+//!   never;
 //! - every message a connection reads is for that connection's user: call messages only about
 //!   calls of that user (as caller or callee, in the role the message is for), nothing about a
 //!   call after its `CallEnded`, one `CallEnded` per call, presence only of watched IDs, no
 //!   error but `KickedOut`; a reading connection is only dropped after `KickedOut` and a close;
+//! - every numbered message a device reads follows the one before, across resumes: nothing is
+//!   lost or repeated; a resume of a device the hub still holds resumes it, one of a device it
+//!   let go starts a new session; an `Ack` of what was read is taken, one beyond is refused;
 //! - when everybody has left, no call and no busy user is left, at once and after every timer.
 //!
 //! With `HUB_SCRIPT_TRACE` set in the environment, [`run`] prints every step, the hub's answer
@@ -31,9 +36,9 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{self, error::TryRecvError};
-use webcall_protocol::{CallId, CallType, ClientMsg, ErrorCode, ServerMsg, Signal};
+use webcall_protocol::{CallId, CallType, ClientMsg, ErrorCode, Resume, ServerMsg, Signal};
 use webcall_server::hub::{
-    ConnHandle, ConnId, Hub, HubError, HubSettings, Outgoing, CLOSE_NORMAL, OUTBOX_CAPACITY,
+    ConnHandle, ConnId, Hub, HubError, HubSettings, Login, Outgoing, CLOSE_NORMAL, OUTBOX_CAPACITY,
 };
 
 /// The users that log in.
@@ -55,6 +60,8 @@ pub struct Setup {
     pub max_devices: u32,
     pub ring_timeout_secs: u32,
     pub connect_timeout_secs: u32,
+    /// How long a device whose socket was lost waits for a resume, in seconds.
+    pub resume_grace_secs: u32,
 }
 
 /// One step of a script.
@@ -67,8 +74,13 @@ pub enum Step {
         user: usize,
         reads: bool,
     },
-    /// Slot `slot`'s connection goes away.
+    /// Slot `slot`'s connection goes away (closed).
     Disconnect { slot: usize },
+    /// Slot `slot`'s socket is lost without a close: its device goes away.
+    Lose { slot: usize },
+    /// Slot `slot` logs in on a new socket, resuming its device's session from the last
+    /// message it read (taking the device over when its old socket is still there).
+    Resume { slot: usize },
     /// Slot `slot` sends `msg` (an empty slot sends it from a connection that never logged in).
     Send { slot: usize, msg: Msg },
     /// Time passes, and the timers that fall due fire.
@@ -119,9 +131,14 @@ pub enum Msg {
         signal: Signal,
     },
     MediaConnected(CallRef),
+    MediaInterrupted(CallRef),
     Watch(Vec<Who>),
     Ping,
     Renew(String),
+    /// Acknowledges the messages read, but the last `back` (255: one more than was read).
+    Ack {
+        back: u8,
+    },
 }
 
 thread_local! {
@@ -157,14 +174,24 @@ pub fn run(setup: Setup, steps: &[Step]) {
     runtime.block_on(Session::new(setup).play(steps));
 }
 
-/// A connection in a slot.
+/// A connection in a slot: a device and its current socket.
 struct Conn {
+    /// The hub's device.
     id: ConnId,
+    /// The socket.
+    link: ConnId,
     user: &'static str,
     rx: mpsc::Receiver<Outgoing>,
     reads: bool,
-    /// The hub holds the connection: its login succeeded and the hub has not dropped it.
+    /// The hub holds the device: its login succeeded and the hub has not dropped it (as far as
+    /// is known: a lost device may have been let go since).
     in_hub: bool,
+    /// The socket was lost: the device is away, or gone.
+    lost: bool,
+    /// The session token, for a resume.
+    session: String,
+    /// The number of the last numbered message read.
+    seq: u64,
     /// The IDs it watches, as of its last successful `Watch`.
     watching: Vec<String>,
     /// The calls it heard `CallEnded` for.
@@ -210,6 +237,7 @@ impl Session {
                 connect_timeout_secs: setup.connect_timeout_secs,
                 max_devices: setup.max_devices,
                 single_device: setup.single_device,
+                resume_grace_secs: setup.resume_grace_secs,
                 ..HubSettings::default()
             }),
             setup,
@@ -246,6 +274,8 @@ impl Session {
         match step {
             Step::Connect { slot, user, reads } => self.connect(*slot, *user, *reads),
             Step::Disconnect { slot } => self.disconnect(*slot),
+            Step::Lose { slot } => self.lose(*slot),
+            Step::Resume { slot } => self.resume(*slot),
             Step::Send { slot, msg } => self.send(*slot, msg),
             Step::Wait { millis } => tokio::time::sleep(Duration::from_millis(*millis)).await,
         }
@@ -258,16 +288,23 @@ impl Session {
         let before = self.hub.devices(user);
         let id = self.hub.next_conn_id();
         let (tx, mut rx) = mpsc::channel(if reads { OUTBOX_CAPACITY } else { DEAF_OUTBOX });
-        let result = self
-            .hub
-            .login(id, user, ConnHandle::new(tx, None), Vec::new(), 3600);
+        let login = Login::new(user, ConnHandle::new(tx, None), Vec::new(), 3600);
+        let result = self.hub.login(id, login);
         if self.trace {
             eprintln!("  {user} ({id}) logged in: {result:?}");
         }
         let allowed = self.setup.single_device || before < self.setup.max_devices as usize;
+        let mut session = String::new();
         match result {
-            Ok(()) if allowed => match rx.try_recv() {
-                Ok(Outgoing::Msg(ServerMsg::LoggedIn { user_id, .. })) if user_id == user => {}
+            Ok(joined) if allowed => match rx.try_recv() {
+                Ok(Outgoing::Msg(ServerMsg::LoggedIn {
+                    user_id,
+                    session: token,
+                    resumed: false,
+                    ..
+                })) if user_id == user && joined.device == id && !joined.resumed => {
+                    session = token;
+                }
                 other => fail!(self, "a login was answered {other:?}, not LoggedIn"),
             },
             Err(HubError::TooManyDevices(max)) if !allowed && max == self.setup.max_devices => {}
@@ -279,24 +316,135 @@ impl Session {
         }
         self.slots[slot] = Some(Conn {
             id,
+            link: id,
             user,
             rx,
             reads,
             in_hub: result.is_ok(),
+            lost: false,
+            session,
+            seq: 0,
             watching: Vec::new(),
             ended: HashSet::new(),
             fresh: true,
         });
     }
 
+    /// The slot's connection closes; a lost one's device is let go at once (as when its grace
+    /// period ends).
     fn disconnect(&mut self, slot: usize) {
         if let Some(conn) = self.slots[slot % SLOTS].take() {
-            self.hub.logout(conn.id);
+            if conn.lost {
+                self.hub.logout(conn.id);
+            } else {
+                self.hub.disconnected(conn.id, conn.link, true);
+            }
+        }
+    }
+
+    fn lose(&mut self, slot: usize) {
+        let grace = self.setup.resume_grace_secs;
+        let Some(conn) = self.slots[slot % SLOTS].as_mut().filter(|c| !c.lost) else {
+            return;
+        };
+        self.hub.disconnected(conn.id, conn.link, false);
+        conn.lost = true;
+        if grace == 0 {
+            conn.in_hub = false;
+        }
+    }
+
+    fn resume(&mut self, slot: usize) {
+        let slot = slot % SLOTS;
+        let Some(conn) = self.slots[slot].as_ref() else {
+            return;
+        };
+        let (user, device, reads, known_gone) = (conn.user, conn.id, conn.reads, !conn.in_hub);
+        let resume = Resume {
+            session: conn.session.clone(),
+            seq: conn.seq,
+            call: None,
+        };
+        let before = self.hub.devices(user);
+        let link = self.hub.next_conn_id();
+        let (tx, mut rx) = mpsc::channel(if reads { OUTBOX_CAPACITY } else { DEAF_OUTBOX });
+        let login = Login::new(user, ConnHandle::new(tx, None), Vec::new(), 3600).resuming(resume);
+        let result = self.hub.login(link, login);
+        if self.trace {
+            eprintln!("  {user} ({device}) resumed on {link}: {result:?}");
+        }
+        let answer = rx.try_recv();
+        match result {
+            Ok(joined) if joined.resumed => {
+                if known_gone || joined.device != device {
+                    fail!(
+                        self,
+                        "resumed device {} of {device}, which is gone",
+                        joined.device
+                    );
+                }
+                let session = &self.slots[slot].as_ref().expect("a slot").session;
+                match answer {
+                    Ok(Outgoing::Msg(ServerMsg::LoggedIn {
+                        session: token,
+                        resumed: true,
+                        ..
+                    })) if token == *session => {}
+                    other => fail!(self, "a resume was answered {other:?}"),
+                }
+                // (A device that does not read may be cut off at once by what is sent again.)
+                if reads && self.hub.devices(user) != before {
+                    fail!(self, "a resume changed the device count");
+                }
+                let conn = self.slots[slot].as_mut().expect("a slot");
+                conn.link = link;
+                conn.rx = rx;
+                conn.lost = false;
+            }
+            Ok(joined) => {
+                // The hub let the device go: a new session on a new device.
+                let session = match answer {
+                    Ok(Outgoing::Msg(ServerMsg::LoggedIn {
+                        session,
+                        resumed: false,
+                        ..
+                    })) if joined.device == link => session,
+                    other => fail!(self, "a new session was answered {other:?}"),
+                };
+                if let Some(old) = self.slots[slot].as_mut() {
+                    // The old device is gone: the slot forgets it.
+                    old.in_hub = false;
+                    old.lost = true;
+                }
+                self.slots[slot] = Some(Conn {
+                    id: link,
+                    link,
+                    user,
+                    rx,
+                    reads,
+                    in_hub: true,
+                    lost: false,
+                    session,
+                    seq: 0,
+                    watching: Vec::new(),
+                    ended: HashSet::new(),
+                    fresh: true,
+                });
+            }
+            Err(HubError::TooManyDevices(_)) if !self.setup.single_device => {
+                // The old device is gone, and the user's other devices fill the limit.
+                if let Some(old) = self.slots[slot].as_mut() {
+                    old.in_hub = false;
+                    old.lost = true;
+                }
+            }
+            Err(e) => fail!(self, "a resume of {user} failed: {e:?}"),
         }
     }
 
     fn send(&mut self, slot: usize, msg: &Msg) {
-        let msg = self.resolve(msg);
+        let read = self.slots[slot % SLOTS].as_ref().map_or(0, |c| c.seq);
+        let msg = self.resolve(msg, read);
         let Some(conn) = self.slots[slot % SLOTS].as_mut() else {
             let stranger = self.hub.next_conn_id();
             if self.hub.handle(stranger, msg) != Err(HubError::NotLoggedIn) {
@@ -304,7 +452,27 @@ impl Session {
             }
             return;
         };
-        let result = self.hub.handle(conn.id, msg.clone());
+        if conn.lost {
+            // Its socket is gone: nothing comes from it.
+            return;
+        }
+        let result = self.hub.handle_from(conn.id, conn.link, msg.clone());
+        match (&msg, &result, conn.reads && conn.in_hub) {
+            (ClientMsg::Ack { seq }, Ok(()), true) if *seq > conn.seq => {
+                fail!(
+                    self,
+                    "an Ack of {seq}, beyond the last message read, was taken"
+                )
+            }
+            (ClientMsg::Ack { seq }, Err(e), true) if *seq <= conn.seq => {
+                fail!(
+                    self,
+                    "an Ack of {seq} (of {} read) was refused: {e:?}",
+                    conn.seq
+                )
+            }
+            _ => {}
+        }
         if self.trace {
             eprintln!("  {} ({}) sent {msg:?}: {result:?}", conn.user, conn.id);
         }
@@ -323,8 +491,8 @@ impl Session {
         }
     }
 
-    /// The [`ClientMsg`] that `msg` stands for now.
-    fn resolve(&self, msg: &Msg) -> ClientMsg {
+    /// The [`ClientMsg`] that `msg` stands for now, from a slot that read up to `read`.
+    fn resolve(&self, msg: &Msg, read: u64) -> ClientMsg {
         let who = |who: &Who| match who {
             Who::User(i) => USERS[i % USERS.len()].to_owned(),
             Who::Ghost => GHOST.to_owned(),
@@ -340,6 +508,7 @@ impl Session {
                 user_id: who(user),
                 user_sig: String::from("sig"),
                 sdk_app_id: 1,
+                resume: None,
             },
             Msg::Invite {
                 req,
@@ -368,12 +537,17 @@ impl Session {
                 signal: signal.clone(),
             },
             Msg::MediaConnected(c) => ClientMsg::MediaConnected { call_id: call(c) },
+            Msg::MediaInterrupted(c) => ClientMsg::MediaInterrupted { call_id: call(c) },
             Msg::Watch(users) => ClientMsg::Watch {
                 users: users.iter().map(who).collect(),
             },
             Msg::Ping => ClientMsg::Ping,
             Msg::Renew(user_sig) => ClientMsg::Renew {
                 user_sig: user_sig.clone(),
+            },
+            Msg::Ack { back: 255 } => ClientMsg::Ack { seq: read + 1 },
+            Msg::Ack { back } => ClientMsg::Ack {
+                seq: read.saturating_sub(u64::from(*back)),
             },
         }
     }
@@ -402,6 +576,19 @@ impl Session {
         self.check_counts();
     }
 
+    /// The devices of `user` the hub surely holds (logged in, socket not lost), and those it
+    /// may still hold (socket lost, not let go as far as is known).
+    fn expected_devices(&self, user: &str) -> (usize, usize) {
+        let mine = || {
+            self.slots
+                .iter()
+                .flatten()
+                .filter(move |c| c.user == user && c.in_hub)
+        };
+        let lost = mine().filter(|c| c.lost).count();
+        (mine().count() - lost, lost)
+    }
+
     /// What each reading connection was sent since the last step, in order; notes the
     /// connections the hub dropped.
     fn drain(&mut self) -> Vec<(usize, ServerMsg)> {
@@ -410,6 +597,9 @@ impl Session {
             let Some(conn) = self.slots[slot].as_mut() else {
                 continue;
             };
+            if conn.lost {
+                continue;
+            }
             if !conn.reads {
                 if conn.rx.is_closed() {
                     conn.in_hub = false;
@@ -419,7 +609,18 @@ impl Session {
             let mut closed = None;
             loop {
                 match conn.rx.try_recv() {
-                    Ok(Outgoing::Msg(msg)) if closed.is_none() => heard.push((slot, msg)),
+                    Ok(Outgoing::Msg(msg)) if closed.is_none() => match msg.unsequenced() {
+                        (Some(seq), msg) if seq == conn.seq + 1 => {
+                            conn.seq = seq;
+                            heard.push((slot, msg));
+                        }
+                        (Some(seq), msg) => {
+                            let last = conn.seq;
+                            fail!(self, "{msg:?} is numbered {seq} after {last}")
+                        }
+                        (None, msg @ ServerMsg::Pong) => heard.push((slot, msg)),
+                        (None, msg) => fail!(self, "{msg:?} came without a number"),
+                    },
                     Ok(Outgoing::Close { code, reason }) if closed.is_none() => {
                         closed = Some((code, reason));
                     }
@@ -586,25 +787,21 @@ impl Session {
         }
     }
 
-    /// The hub's counts agree with the slots and each other.
-    fn check_counts(&self) {
+    /// The hub's counts agree with the slots and each other. When the hub holds no more of a
+    /// user's devices than are surely there, the lost ones are known to be gone.
+    fn check_counts(&mut self) {
         let (calls, busy) = (self.hub.calls(), self.hub.busy_users());
         if calls > USERS.len() || busy > 2 * calls || busy != 2 * calls {
             fail!(self, "{calls} calls with {busy} busy users");
         }
         let mut online = 0;
         for user in USERS {
-            let expected = self
-                .slots
-                .iter()
-                .flatten()
-                .filter(|c| c.user == user && c.in_hub)
-                .count();
+            let (sure, lost) = self.expected_devices(user);
             let devices = self.hub.devices(user);
-            if devices != expected {
+            if devices < sure || devices > sure + lost {
                 fail!(
                     self,
-                    "the hub has {devices} devices of {user}, not {expected}"
+                    "the hub has {devices} devices of {user}, not {sure} (and up to {lost} lost)"
                 );
             }
             let max = if self.setup.single_device {
@@ -619,6 +816,13 @@ impl Session {
                 fail!(self, "{user} is online with {devices} devices");
             }
             online += usize::from(devices > 0);
+            if devices == sure {
+                for conn in self.slots.iter_mut().flatten() {
+                    if conn.user == user && conn.lost {
+                        conn.in_hub = false;
+                    }
+                }
+            }
         }
         if self.hub.online_users() != online {
             fail!(

@@ -90,6 +90,7 @@ fn kind(msg: &ServerMsg) -> &'static str {
         ServerMsg::Pong => "pong",
         ServerMsg::SessionExpiring { .. } => "session_expiring",
         ServerMsg::Renewed { .. } => "renewed",
+        ServerMsg::Seq(..) => "seq",
     }
 }
 
@@ -105,6 +106,7 @@ fn reason(outcome: &Outcome) -> &'static str {
         Outcome::Cancelled { disconnected: true } => "cancelled(disconnected)",
         Outcome::HungUp { .. } => "hung_up",
         Outcome::Failed { .. } => "failed",
+        Outcome::ConnectionLost { .. } => "connection_lost",
     }
 }
 
@@ -310,6 +312,9 @@ pub(crate) fn check(logs: &[Arc<Mutex<Log>>]) -> (Vec<Violation>, String) {
                     let f = facts.entry(call_id.clone()).or_default();
                     f.outcomes.push((idx, outcome.clone()));
                 }
+                ServerMsg::Seq(..) => {
+                    v.push((None, format!("{name}: a number inside a number: {msg:?}")));
+                }
                 ServerMsg::Error { code, req, .. } => {
                     *errors.entry(format!("{code:?}")).or_default() += 1;
                     if let Some(req) = req {
@@ -406,7 +411,10 @@ pub(crate) fn check(logs: &[Arc<Mutex<Log>>]) -> (Vec<Violation>, String) {
         if f.outcomes.iter().any(|(_, o)| o != outcome) {
             v.push((id.clone(), format!("different outcomes: {:?}", f.outcomes)));
         }
-        let active_outcome = matches!(outcome, Outcome::HungUp { .. } | Outcome::Failed { .. });
+        let active_outcome = matches!(
+            outcome,
+            Outcome::HungUp { .. } | Outcome::Failed { .. } | Outcome::ConnectionLost { .. }
+        );
         if f.accepted {
             accepted_calls += 1;
             if !active_outcome {

@@ -140,6 +140,8 @@ pub(crate) struct Log {
     /// The caller of each call that rang here, for calling back (glare).
     pub(crate) callers: HashMap<CallId, String>,
     pub(crate) pongs: u32,
+    /// The number of the last numbered message received.
+    pub(crate) last_seq: u64,
     /// What was sent: `Invite` request numbers, pings, frames meant to be refused as bad, and
     /// every ID watched.
     pub(crate) reqs: Vec<u32>,
@@ -176,7 +178,19 @@ impl Log {
         }
     }
 
+    /// Records `msg`, unwrapped from its number, which must follow the last one's.
     pub(crate) fn record(&mut self, msg: ServerMsg) {
+        let msg = match msg.unsequenced() {
+            (Some(seq), msg) => {
+                if seq != self.last_seq + 1 {
+                    let problem = format!("{msg:?} is numbered {seq} after {}", self.last_seq);
+                    self.problems.push(problem);
+                }
+                self.last_seq = seq;
+                msg
+            }
+            (None, msg) => msg,
+        };
         self.learn(&msg);
         self.received.push(msg);
     }
@@ -259,6 +273,7 @@ impl Device {
                 user_id: user.into(),
                 user_sig: sig(user),
                 sdk_app_id: APP,
+                resume: None,
             };
             world.note(format!("{name} -> login"));
             within(ws.send(Message::text(serde_json::to_string(&login).unwrap())))
@@ -673,6 +688,7 @@ impl Slot {
             user_id: self.user.clone(),
             user_sig: sig("someone-else"),
             sdk_app_id: APP,
+            resume: None,
         };
         self.world.note(format!("{name} -> bad login"));
         within(ws.send(Message::text(serde_json::to_string(&login).unwrap())))

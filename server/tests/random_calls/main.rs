@@ -235,6 +235,8 @@ fn the_checker_catches_broken_rules() {
             ice_servers: vec![],
             expires_in_secs: 3600,
             relay_only: false,
+            session: "s".into(),
+            resumed: false,
         };
         for msg in std::iter::once(logged_in).chain(received) {
             log.record(msg);

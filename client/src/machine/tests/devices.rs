@@ -439,6 +439,7 @@ fn logging_out_forgets_the_call_elsewhere() {
         6_000,
         Input::SocketClosed {
             reason: "gone".into(),
+            code: 1008,
         },
     );
     assert!(matches!(events_of(&out)[..], [CallEvent::LoggedOut { .. }]));
@@ -453,6 +454,8 @@ fn logging_out_forgets_the_call_elsewhere() {
             ice_servers: vec![],
             expires_in_secs: 3600,
             relay_only: false,
+            session: "s-1".into(),
+            resumed: false,
         },
     );
     m.handle(8_000, Input::call("bob")).unwrap();

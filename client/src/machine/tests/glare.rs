@@ -166,6 +166,7 @@ fn a_merged_call_takes_the_callee_side_with_the_open_microphone() {
             call_id: "c1".into(),
             since_ms: 5_000,
             connected: false,
+            interrupted: false,
             muted: false,
             verification_code: None
         }
@@ -459,7 +460,7 @@ fn a_held_invitation_does_not_ring_on_the_way_out() {
         [CallEvent::LoggedOut { reason: None }]
     ));
     assert_eq!(m.call_state(), CallState::Idle);
-    // Losing the connection.
+    // The server ending the session.
     let mut m = opening_mic("alice", "bob");
     server(&mut m, invited("c9", "carol"));
     let out = step(
@@ -467,6 +468,7 @@ fn a_held_invitation_does_not_ring_on_the_way_out() {
         6_000,
         Input::SocketClosed {
             reason: "gone".into(),
+            code: 1008,
         },
     );
     assert!(matches!(events_of(&out)[..], [CallEvent::LoggedOut { .. }]));

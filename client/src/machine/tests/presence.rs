@@ -124,12 +124,13 @@ fn the_watch_list_outlives_the_session() {
             CallEvent::PresenceChanged { online: true, .. }
         ]
     ));
-    // A lost connection forgets likewise.
+    // A session the server ends forgets likewise.
     w.dev("alice").socket_open = false;
     w.input(
         "alice",
         Input::SocketClosed {
             reason: "gone".into(),
+            code: 1008,
         },
     )
     .unwrap();
@@ -151,6 +152,8 @@ fn watching_while_logging_in_waits_for_the_login() {
             ice_servers: vec![],
             expires_in_secs: 3600,
             relay_only: false,
+            session: "s-1".into(),
+            resumed: false,
         },
     );
     assert_eq!(

@@ -22,6 +22,8 @@ fn logged_in_with(user: &str, turn_urls: &[&str], relay_only: bool) -> Machine {
             ice_servers: servers(turn_urls),
             expires_in_secs: 3600,
             relay_only,
+            session: "s-1".into(),
+            resumed: false,
         }),
     )
     .unwrap();
