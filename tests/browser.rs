@@ -9,8 +9,12 @@
 mod harness;
 #[path = "browser/relay.rs"]
 mod relay;
+#[path = "browser/resilience.rs"]
+mod resilience;
 #[path = "browser/strict.rs"]
 mod strict;
+#[path = "browser/udp_link.rs"]
+mod udp_link;
 #[path = "browser/user.rs"]
 mod user;
 #[path = "browser/verification.rs"]

@@ -207,7 +207,34 @@ pub struct Harness {
     dir: PathBuf,
     browsers: AtomicUsize,
     server: Proc,
+    server_port: u16,
+    server_args: Vec<String>,
+    /// How many times the server was started.
+    server_starts: usize,
     chromedriver: Proc,
+}
+
+/// Starts the server binary on `port` with `args`, logging to `server.log` (the first start) or
+/// `server-<n>.log`.
+fn spawn_server(dir: &Path, port: u16, args: &[String], n: usize) -> Proc {
+    let log = match n {
+        0 => dir.join("server.log"),
+        n => dir.join(format!("server-{n}.log")),
+    };
+    Proc::spawn(
+        "webcall-server",
+        Command::new(env_path("WEBCALL_SERVER_BIN"))
+            .arg("--dist")
+            .arg(env_path("WEBCALL_DIST"))
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(args)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .env("NO_COLOR", "1"),
+        log,
+    )
 }
 
 impl Harness {
@@ -232,20 +259,13 @@ impl Harness {
         } else {
             "http"
         };
-        let server = Proc::spawn(
-            "webcall-server",
-            Command::new(env_path("WEBCALL_SERVER_BIN"))
-                .arg("--dist")
-                .arg(env_path("WEBCALL_DIST"))
-                .args(["--bind", "127.0.0.1", "--port", &server_port.to_string()])
-                .args(extra_server_args)
-                .env(
-                    "RUST_LOG",
-                    std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-                )
-                .env("NO_COLOR", "1"),
-            dir.join("server.log"),
-        );
+        let mut server_args: Vec<String> =
+            extra_server_args.iter().map(|a| a.to_string()).collect();
+        if !server_args.iter().any(|a| a == "--secret-key") {
+            // A key of its own, so that the UserSigs issued survive a restart of the server.
+            server_args.extend(["--secret-key".into(), format!("harness-key-{started}")]);
+        }
+        let server = spawn_server(&dir, server_port, &server_args, 0);
         let driver_port = free_port();
         let chromedriver_bin =
             std::env::var("WEBCALL_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
@@ -261,10 +281,49 @@ impl Harness {
             dir,
             browsers: AtomicUsize::new(0),
             server,
+            server_port,
+            server_args,
+            server_starts: 1,
             chromedriver,
         };
         harness.wait_ready(server_port, driver_port).await;
         harness
+    }
+
+    /// Kills the server with SIGKILL: no shutdown, no close frames, its memory lost.
+    pub fn kill_server(&mut self) {
+        self.server.kill();
+    }
+
+    /// Starts the server again on the same port with the same arguments (after
+    /// [`kill_server`](Self::kill_server)) and waits until it answers. Its log goes to
+    /// `server-<n>.log`.
+    pub async fn restart_server(&mut self) {
+        self.server.kill();
+        self.server = spawn_server(
+            &self.dir,
+            self.server_port,
+            &self.server_args,
+            self.server_starts,
+        );
+        self.server_starts += 1;
+        let server_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.server_port));
+        let server = &mut self.server;
+        let result = wait_for("the restarted server to answer GET /", STARTUP, || {
+            let alive = server.check_alive();
+            async move {
+                alive?;
+                match http_get(server_addr, "/").await {
+                    Ok((200, _)) => Ok(Some(())),
+                    Ok((status, _)) => Err(format!("GET / answered {status}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await;
+        if let Err(e) = result {
+            panic!("{e}\nserver log:\n{}", tail(&self.server.log, 30));
+        }
     }
 
     pub async fn start() -> Harness {
@@ -328,7 +387,9 @@ impl Harness {
     }
 
     /// A new Chromium session with its own profile and the speech WAV as its microphone.
-    pub async fn browser(&self) -> Client {
+    /// Returns it with its profile directory, which names its processes (see
+    /// [`kill_browser`]).
+    pub async fn browser_with_profile(&self) -> (Client, PathBuf) {
         let n = self.browsers.fetch_add(1, Ordering::SeqCst);
         let profile = self.dir.join(format!("profile-{n}"));
         std::fs::create_dir_all(&profile).expect("creating a browser profile directory");
@@ -338,6 +399,10 @@ impl Harness {
             "WEBCALL_SPEECH_WAV {} is not a file",
             wav.display()
         );
+        // Every other browser speaks the speech backwards: two browsers playing the same
+        // recording in step would have each one's echo canceller take the other's speech for
+        // an echo of its own loudspeaker, and mute it.
+        let wav = if n % 2 == 1 { reversed(&wav) } else { wav };
         let binary =
             std::env::var("WEBCALL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let mut args = vec![
@@ -366,7 +431,7 @@ impl Harness {
             unreachable!()
         };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
+        let client = ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&self.webdriver_url)
             .await
@@ -375,8 +440,65 @@ impl Harness {
                     "could not open a Chromium session: {e}\nchromedriver log:\n{}",
                     tail(&self.chromedriver.log, 30)
                 )
-            })
+            });
+        (client, profile)
     }
+}
+
+/// `wav` played backwards (made once, next to it, with sox): as loud as speech and as varied,
+/// but unlike it sample by sample.
+fn reversed(wav: &Path) -> PathBuf {
+    static REVERSED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    REVERSED
+        .get_or_init(|| {
+            let out = wav.with_file_name("speech-reversed.wav");
+            if !out.is_file() {
+                let tmp = wav.with_file_name(format!("speech-reversed-{}.wav", std::process::id()));
+                let status = Command::new("sox")
+                    .arg(wav)
+                    .arg(&tmp)
+                    .arg("reverse")
+                    .status()
+                    .expect("running sox");
+                assert!(status.success(), "sox could not reverse {}", wav.display());
+                std::fs::rename(&tmp, &out).expect("renaming the reversed WAV");
+            }
+            out
+        })
+        .clone()
+}
+
+/// Kills (SIGKILL) every process of the Chromium whose profile is `profile`: the browser, its
+/// renderers, its network service. Nothing says goodbye: the kernel closes the sockets. Returns
+/// how many processes were killed.
+pub fn kill_browser(profile: &Path) -> usize {
+    let needle = format!("--user-data-dir={}", profile.display());
+    let mut killed = 0;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let matches = cmdline
+            .split(|&b| b == 0)
+            .any(|arg| arg == needle.as_bytes());
+        if matches {
+            // SAFETY: kill(2) takes plain integers; a process that is gone is an ESRCH.
+            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                killed += 1;
+            }
+        }
+    }
+    killed
 }
 
 impl Drop for Harness {
@@ -413,7 +535,47 @@ pub struct Coturn {
     /// The UDP (and TCP) port it listens on.
     pub port: u16,
     dir: PathBuf,
+    secret: String,
+    /// How many times it was started.
+    starts: usize,
     proc: Proc,
+}
+
+/// Starts `turnserver` on `port` with `secret`, its files in `dir` (the `n`th start logs to a
+/// file of its own).
+fn spawn_coturn(dir: &Path, port: u16, secret: &str, n: usize) -> Proc {
+    let bin = std::env::var("WEBCALL_TURNSERVER").unwrap_or_else(|_| "turnserver".into());
+    let path = |name: &str| format!("{}", dir.join(name).display());
+    let (log, out) = match n {
+        0 => ("turn.log".to_string(), "turnserver.out".to_string()),
+        n => (format!("turn-{n}.log"), format!("turnserver-{n}.out")),
+    };
+    Proc::spawn(
+        "turnserver",
+        Command::new(bin).args([
+            "-n".to_string(),
+            "--listening-ip=127.0.0.1".into(),
+            "--relay-ip=127.0.0.1".into(),
+            format!("--listening-port={port}"),
+            // Relay ports: a range of its own; coturn skips those in use.
+            "--min-port=49152".into(),
+            "--max-port=49999".into(),
+            "--use-auth-secret".into(),
+            format!("--static-auth-secret={secret}"),
+            format!("--realm={}", Coturn::REALM),
+            // The peers' relay addresses are on loopback too.
+            "--allow-loopback-peers".into(),
+            "--no-cli".into(),
+            "--no-tls".into(),
+            "--no-dtls".into(),
+            "--fingerprint".into(),
+            format!("--pidfile={}", path("turn.pid")),
+            format!("--userdb={}", path("turndb")),
+            format!("--log-file={}", path(&log)),
+            "--simple-log".into(),
+        ]),
+        dir.join(out),
+    )
 }
 
 impl Coturn {
@@ -434,37 +596,30 @@ impl Coturn {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("creating the coturn directory");
         let port = free_udp_and_tcp_port();
-        let bin = std::env::var("WEBCALL_TURNSERVER").unwrap_or_else(|_| "turnserver".into());
-        let path = |name: &str| format!("{}", dir.join(name).display());
-        let proc = Proc::spawn(
-            "turnserver",
-            Command::new(bin).args([
-                "-n".to_string(),
-                "--listening-ip=127.0.0.1".into(),
-                "--relay-ip=127.0.0.1".into(),
-                format!("--listening-port={port}"),
-                // Relay ports: a range of its own; coturn skips those in use.
-                "--min-port=49152".into(),
-                "--max-port=49999".into(),
-                "--use-auth-secret".into(),
-                format!("--static-auth-secret={secret}"),
-                format!("--realm={}", Self::REALM),
-                // The peers' relay addresses are on loopback too.
-                "--allow-loopback-peers".into(),
-                "--no-cli".into(),
-                "--no-tls".into(),
-                "--no-dtls".into(),
-                "--fingerprint".into(),
-                format!("--pidfile={}", path("turn.pid")),
-                format!("--userdb={}", path("turndb")),
-                format!("--log-file={}", path("turn.log")),
-                "--simple-log".into(),
-            ]),
-            dir.join("turnserver.out"),
-        );
-        let mut coturn = Coturn { port, dir, proc };
+        let proc = spawn_coturn(&dir, port, secret, 0);
+        let mut coturn = Coturn {
+            port,
+            dir,
+            secret: secret.to_owned(),
+            starts: 1,
+            proc,
+        };
         coturn.wait_ready().await;
         coturn
+    }
+
+    /// Kills coturn (every allocation, and so every relayed path, is gone).
+    pub fn kill(&mut self) {
+        self.proc.kill();
+    }
+
+    /// Starts coturn again on the same port (after [`kill`](Self::kill)) and waits until it
+    /// answers.
+    pub async fn restart(&mut self) {
+        self.proc.kill();
+        self.proc = spawn_coturn(&self.dir, self.port, &self.secret, self.starts);
+        self.starts += 1;
+        self.wait_ready().await;
     }
 
     /// `turn:127.0.0.1:<port>?transport=udp`.

@@ -68,6 +68,7 @@ pc.getStats().then((report) => {
   report.forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'audio') {
       out.packetsReceived = s.packetsReceived;
+      out.packetsLost = s.packetsLost;
       out.audioLevel = s.audioLevel;
     }
   });
@@ -80,6 +81,8 @@ pub struct Stats {
     pub pcs: u64,
     pub state: Option<String>,
     pub packets_received: Option<u64>,
+    /// RTP packets the receiver noticed missing (negative counts, from duplicates, read as 0).
+    pub packets_lost: Option<u64>,
     pub audio_level: Option<f64>,
 }
 
@@ -92,10 +95,49 @@ impl Stats {
     }
 }
 
+/// What a packet trace saw: how long it ran, how many packets arrived, and the longest time
+/// without a new packet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PacketTrace {
+    pub samples: usize,
+    pub span_ms: f64,
+    pub packets: u64,
+    pub longest_stall_ms: f64,
+}
+
+impl PacketTrace {
+    fn new(samples: &[(f64, u64)]) -> PacketTrace {
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            return PacketTrace {
+                samples: 0,
+                span_ms: 0.0,
+                packets: 0,
+                longest_stall_ms: f64::INFINITY,
+            };
+        };
+        let mut longest: f64 = 0.0;
+        let mut since = first;
+        for sample in samples {
+            if sample.1 > since.1 {
+                since = sample;
+            }
+            longest = longest.max(sample.0 - since.0);
+        }
+        PacketTrace {
+            samples: samples.len(),
+            span_ms: last.0 - first.0,
+            packets: last.1 - first.1,
+            longest_stall_ms: longest,
+        }
+    }
+}
+
 pub struct User {
     pub id: String,
     pub client: Client,
     base_url: String,
+    /// The browser's profile directory, which names its processes.
+    profile: Option<std::path::PathBuf>,
 }
 
 /// A user ID unique to this run: `<name>-<n>`, n from the clock and a counter.
@@ -127,19 +169,34 @@ fn button_xpath(text: &str) -> String {
 impl User {
     /// Opens a browser for a user named `<name>-<unique>`.
     pub async fn new(harness: &Harness, name: &str) -> User {
+        let (client, profile) = harness.browser_with_profile().await;
         User {
             id: unique_id(name),
-            client: harness.browser().await,
+            client,
             base_url: harness.base_url.clone(),
+            profile: Some(profile),
         }
+    }
+
+    /// Kills this user's browser with SIGKILL, as a crash or a machine that vanished would
+    /// end it: no close frame, no goodbye.
+    pub fn kill_browser(&self) {
+        let profile = self
+            .profile
+            .as_deref()
+            .expect("a browser with a known profile");
+        let killed = crate::harness::kill_browser(profile);
+        assert!(killed > 0, "no Chromium process of {}", profile.display());
     }
 
     /// Opens another browser for the same user: a second device.
     pub async fn another_device(harness: &Harness, of: &User) -> User {
+        let (client, profile) = harness.browser_with_profile().await;
         User {
             id: of.id.clone(),
-            client: harness.browser().await,
+            client,
             base_url: harness.base_url.clone(),
+            profile: Some(profile),
         }
     }
 
@@ -372,6 +429,7 @@ impl User {
             pcs: v["pcs"].as_u64().unwrap_or(0),
             state: v["state"].as_str().map(String::from),
             packets_received: v["packetsReceived"].as_u64(),
+            packets_lost: v["packetsLost"].as_i64().map(|n| n.max(0) as u64),
             audio_level: v["audioLevel"].as_f64(),
         })
     }
@@ -432,6 +490,41 @@ impl User {
             },
         )
         .await;
+    }
+
+    /// Starts recording the last peer connection's inbound audio `packetsReceived`, with the
+    /// page time, every 100 ms (see [`packet_trace`](Self::packet_trace)).
+    pub async fn start_packet_trace(&self) {
+        const SCRIPT: &str = r#"
+            const pc = window.__pcs[window.__pcs.length - 1];
+            window.__trace = [];
+            clearInterval(window.__traceTimer);
+            window.__traceTimer = setInterval(() => pc.getStats().then((report) => {
+              report.forEach((s) => {
+                if (s.type === 'inbound-rtp' && s.kind === 'audio')
+                  window.__trace.push([performance.now(), s.packetsReceived || 0]);
+              });
+            }), 100);
+            return true;"#;
+        if let Err(e) = self.client.execute(SCRIPT, vec![]).await {
+            self.fail(&format!("starting the packet trace: {e}")).await;
+        }
+    }
+
+    /// Stops the trace [`start_packet_trace`](Self::start_packet_trace) began and sums it up.
+    pub async fn packet_trace(&self) -> PacketTrace {
+        const SCRIPT: &str = "clearInterval(window.__traceTimer); return window.__trace;";
+        let v = match self.client.execute(SCRIPT, vec![]).await {
+            Ok(v) => v,
+            Err(e) => self.fail(&format!("reading the packet trace: {e}")).await,
+        };
+        let samples: Vec<(f64, u64)> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| Some((s[0].as_f64()?, s[1].as_u64()?)))
+            .collect();
+        PacketTrace::new(&samples)
     }
 
     /// Waits until every peer connection is closed and every microphone track has ended.
