@@ -26,6 +26,16 @@ const NOTICE: Duration = Duration::from_secs(15);
 /// short while the outage is.
 const RECONNECT: Duration = Duration::from_secs(15);
 
+/// Logs in alice and bob on `h` and puts them in a call that alice placed.
+async fn two_in_a_call(h: &Harness) -> (User, User) {
+    let alice = User::new(h, "alice").await;
+    alice.login().await;
+    let bob = User::new(h, "bob").await;
+    bob.login().await;
+    establish_call(&alice, &bob).await;
+    (alice, bob)
+}
+
 /// Kills the server, waits until both pages say they are reconnecting and `while_down` is
 /// done, starts it again and waits until neither page is reconnecting; returns the time from
 /// the server answering again to both being back, in milliseconds.
@@ -54,11 +64,7 @@ async fn kill_and_restart<F: std::future::Future<Output = ()>>(
 #[tokio::test]
 async fn a_call_survives_the_server_killed_and_restarted() {
     let mut h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    alice.login().await;
-    let bob = User::new(&h, "bob").await;
-    bob.login().await;
-    establish_call(&alice, &bob).await;
+    let (alice, bob) = two_in_a_call(&h).await;
     alice.assert_audio_flows(AUDIO).await;
     bob.assert_audio_flows(AUDIO).await;
 
@@ -159,11 +165,7 @@ async fn an_invitation_rings_on_through_a_server_restart() {
 #[tokio::test]
 async fn closing_a_browser_ends_the_call_for_the_other_as_connection_lost() {
     let h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    alice.login().await;
-    let bob = User::new(&h, "bob").await;
-    bob.login().await;
-    establish_call(&alice, &bob).await;
+    let (alice, bob) = two_in_a_call(&h).await;
     bob.assert_audio_flows(AUDIO).await;
 
     let closed = Instant::now();
@@ -192,11 +194,7 @@ async fn relayed_call(turn_url: &str, secret: &str) -> (Harness, User, User) {
         "--relay-only",
     ])
     .await;
-    let alice = User::new(&h, "alice").await;
-    alice.login().await;
-    let bob = User::new(&h, "bob").await;
-    bob.login().await;
-    establish_call(&alice, &bob).await;
+    let (alice, bob) = two_in_a_call(&h).await;
     alice.assert_audio_flows(AUDIO).await;
     bob.assert_audio_flows(AUDIO).await;
     (h, alice, bob)
@@ -328,11 +326,7 @@ async fn speech_arrives_through_ten_percent_packet_loss() {
 #[tokio::test]
 async fn a_browser_that_vanishes_ends_the_call_for_the_other_as_connection_lost() {
     let h = Harness::start().await;
-    let alice = User::new(&h, "alice").await;
-    alice.login().await;
-    let bob = User::new(&h, "bob").await;
-    bob.login().await;
-    establish_call(&alice, &bob).await;
+    let (alice, bob) = two_in_a_call(&h).await;
     bob.assert_audio_flows(AUDIO).await;
 
     let killed = Instant::now();

@@ -71,17 +71,7 @@ impl Hub {
             self.rejoin(st, device, user, &call_id, &peer, caller, &phase);
             return false;
         }
-        if let Some(ended) = st.ended.get(&call_id) {
-            if ended.caller == user || ended.callee == user {
-                info!(%call_id, user, device, outcome = ?ended.outcome, "claim of a call that ended: told how");
-                let msg = ServerMsg::CallEnded {
-                    call_id,
-                    outcome: ended.outcome.clone(),
-                };
-                st.send(device, msg);
-            } else {
-                refuse(st, device, user, &call_id, "no such call".into());
-            }
+        if tell_ended(st, device, user, &call_id) {
             return false;
         }
         if uuid::Uuid::parse_str(&call_id).is_err() {
@@ -121,11 +111,7 @@ impl Hub {
         accepted: bool,
         secs: u64,
     ) {
-        let (caller, callee) = if claims_caller {
-            (user.to_owned(), peer)
-        } else {
-            (peer, user.to_owned())
-        };
+        let (caller, callee) = parties(user, peer, claims_caller);
         if let Some(call) = st.calls.get(&call_id) {
             if call.caller != caller || call.callee != callee {
                 refuse(
@@ -151,16 +137,7 @@ impl Hub {
             self.end_call(st, &call_id, outcome);
             return;
         }
-        if let Some(ended) = st.ended.get(&call_id) {
-            if ended.caller == user || ended.callee == user {
-                let msg = ServerMsg::CallEnded {
-                    call_id,
-                    outcome: ended.outcome.clone(),
-                };
-                st.send(device, msg);
-            } else {
-                refuse(st, device, user, &call_id, "no such call".into());
-            }
+        if tell_ended(st, device, user, &call_id) {
             return;
         }
         if uuid::Uuid::parse_str(&call_id).is_err() {
@@ -316,11 +293,7 @@ impl Hub {
         claims_caller: bool,
         phase: ClaimPhase,
     ) {
-        let (caller, callee) = if claims_caller {
-            (user.to_owned(), peer)
-        } else {
-            (peer, user.to_owned())
-        };
+        let (caller, callee) = parties(user, peer, claims_caller);
         let now = Instant::now();
         let caller_conn = if claims_caller { device } else { UNBOUND };
         let (phase, ring_secs) = match phase {
@@ -451,6 +424,36 @@ impl Hub {
         let signals = call.pending.take();
         st.deliver(to, call_id, signals);
     }
+}
+
+/// The caller and the callee of a call that `user` claims with `peer`, as the caller when
+/// `claims_caller`.
+fn parties(user: &str, peer: UserId, claims_caller: bool) -> (UserId, UserId) {
+    if claims_caller {
+        (user.to_owned(), peer)
+    } else {
+        (peer, user.to_owned())
+    }
+}
+
+/// Answers the claim of `device` of `user` to `call_id` when the call is among those that
+/// ended: with its `CallEnded` when the user was a party, refused otherwise. Returns whether
+/// the call was among them.
+fn tell_ended(st: &mut State, device: ConnId, user: &str, call_id: &str) -> bool {
+    let Some(ended) = st.ended.get(call_id) else {
+        return false;
+    };
+    if ended.caller == user || ended.callee == user {
+        info!(call_id, user, device, outcome = ?ended.outcome, "claim of a call that ended: told how");
+        let msg = ServerMsg::CallEnded {
+            call_id: call_id.to_owned(),
+            outcome: ended.outcome.clone(),
+        };
+        st.send(device, msg);
+    } else {
+        refuse(st, device, user, call_id, "no such call".into());
+    }
+    true
 }
 
 /// Refuses the call claim of `device` of `user`: the device alone hears the call ended, with
