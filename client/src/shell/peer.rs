@@ -1,11 +1,14 @@
 //! The `RTCPeerConnection` of one call and the `<audio>` element that plays the other side.
 //!
-//! Remote ICE candidates that arrive before the remote description are held and added once it
-//! is set. STUN/TURN server failures (`icecandidateerror`) and the end of candidate gathering
+//! Negotiation runs one step at a time, in order (local offers, ICE restarts, remote offers,
+//! answers and candidates): a second offer never lands while the answer to the first is being
+//! made, and an answer to an offer a later one replaced is dropped. Remote ICE candidates that
+//! arrive before the remote description are held and added once it is set. STUN/TURN server failures (`icecandidateerror`) and the end of candidate gathering
 //! are reported too. Dropping the peer removes its handlers, closes the connection and removes
 //! the audio element.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Array, Reflect};
@@ -15,7 +18,8 @@ use web_sys::{
     HtmlAudioElement, MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
     RtcIceTransportPolicy, RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionIceErrorEvent,
     RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpTransceiver,
-    RtcRtpTransceiverDirection, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    RtcRtpTransceiverDirection, RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState,
+    RtcTrackEvent,
 };
 use webcall_protocol::{IceServer, Signal};
 
@@ -48,6 +52,10 @@ struct Shared {
     remote_set: Cell<bool>,
     pending_ice: RefCell<Vec<RtcIceCandidateInit>>,
     closed: Cell<bool>,
+    /// Negotiation steps waiting for the one running (see [`Step`]).
+    steps: RefCell<VecDeque<Step>>,
+    /// Whether a step is running.
+    stepping: Cell<bool>,
 }
 
 /// One call's peer connection. See the module docs.
@@ -94,6 +102,8 @@ impl Peer {
             remote_set: Cell::new(false),
             pending_ice: RefCell::new(Vec::new()),
             closed: Cell::new(false),
+            steps: RefCell::new(VecDeque::new()),
+            stepping: Cell::new(false),
         });
         let on_ice = {
             let shared = shared.clone();
@@ -188,17 +198,7 @@ impl Peer {
 
     /// Creates and sets a local offer, then reports it.
     pub(crate) fn offer(&self) {
-        let shared = self.shared.clone();
-        spawn_local(async move {
-            let result = async {
-                let offer = JsFuture::from(shared.pc.create_offer()).await?;
-                let sdp = sdp_of(&offer);
-                set_local(&shared.pc, RtcSdpType::Offer, &sdp).await?;
-                Ok::<_, JsValue>(sdp)
-            }
-            .await;
-            shared.finish(result.map(|sdp| Signal::Offer { sdp }));
-        });
+        self.shared.enqueue(Step::Offer { ice_restart: false });
     }
 
     /// Restarts ICE: takes `ice_servers` (fresh TURN credentials) and then creates, sets and
@@ -216,20 +216,7 @@ impl Peer {
                 js_message(&e)
             ));
         }
-        let shared = self.shared.clone();
-        spawn_local(async move {
-            let result = async {
-                let options = RtcOfferOptions::new();
-                options.set_ice_restart(true);
-                let offer =
-                    JsFuture::from(shared.pc.create_offer_with_rtc_offer_options(&options)).await?;
-                let sdp = sdp_of(&offer);
-                set_local(&shared.pc, RtcSdpType::Offer, &sdp).await?;
-                Ok::<_, JsValue>(sdp)
-            }
-            .await;
-            shared.finish(result.map(|sdp| Signal::Offer { sdp }));
-        });
+        self.shared.enqueue(Step::Offer { ice_restart: true });
     }
 
     /// Sends the microphone that opened after the connection was created. Before the remote
@@ -260,55 +247,106 @@ impl Peer {
         }
     }
 
-    /// Applies a signal from the other party.
+    /// Applies a signal from the other party, after every negotiation step before it.
     pub(crate) fn apply(&self, signal: Signal) {
-        match signal {
-            Signal::Offer { sdp } => {
-                let shared = self.shared.clone();
-                spawn_local(async move {
-                    let result = async {
-                        set_remote(&shared, RtcSdpType::Offer, &sdp).await?;
-                        // Answer to send audio even if the microphone is not open yet.
-                        for transceiver in shared.pc.get_transceivers() {
-                            let transceiver: RtcRtpTransceiver = transceiver.unchecked_into();
-                            transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
-                        }
-                        let answer = JsFuture::from(shared.pc.create_answer()).await?;
-                        let sdp = sdp_of(&answer);
-                        set_local(&shared.pc, RtcSdpType::Answer, &sdp).await?;
-                        Ok::<_, JsValue>(sdp)
-                    }
-                    .await;
-                    shared.finish(result.map(|sdp| Signal::Answer { sdp }));
-                });
+        self.shared.enqueue(Step::Remote(signal));
+    }
+}
+
+/// One step of the negotiation. Steps run one at a time, in order: an offer that comes while
+/// the answer to the one before is still being made waits for it, rather than changing the
+/// connection's state under its feet.
+enum Step {
+    /// Create, set and report a local offer (with new ICE credentials: `ice_restart`).
+    Offer { ice_restart: bool },
+    /// Apply a signal from the other party.
+    Remote(Signal),
+}
+
+impl Shared {
+    /// Runs `step` after the steps queued before it.
+    fn enqueue(self: &Rc<Self>, step: Step) {
+        self.steps.borrow_mut().push_back(step);
+        if self.stepping.replace(true) {
+            return; // The running loop takes it.
+        }
+        let shared = self.clone();
+        spawn_local(async move {
+            loop {
+                let Some(step) = shared.steps.borrow_mut().pop_front() else {
+                    break;
+                };
+                if shared.closed.get() {
+                    shared.steps.borrow_mut().clear();
+                    break;
+                }
+                shared.run(step).await;
             }
-            Signal::Answer { sdp } => {
-                let shared = self.shared.clone();
-                spawn_local(async move {
-                    if let Err(e) = set_remote(&shared, RtcSdpType::Answer, &sdp).await {
-                        shared.fail(e);
-                    }
-                });
+            shared.stepping.set(false);
+        });
+    }
+
+    async fn run(self: &Rc<Self>, step: Step) {
+        match step {
+            Step::Offer { ice_restart } => {
+                let result = async {
+                    let offer = if ice_restart {
+                        let options = RtcOfferOptions::new();
+                        options.set_ice_restart(true);
+                        self.pc.create_offer_with_rtc_offer_options(&options)
+                    } else {
+                        self.pc.create_offer()
+                    };
+                    let sdp = sdp_of(&JsFuture::from(offer).await?);
+                    set_local(&self.pc, RtcSdpType::Offer, &sdp).await?;
+                    Ok::<_, JsValue>(sdp)
+                }
+                .await;
+                self.finish(result.map(|sdp| Signal::Offer { sdp }));
             }
-            Signal::Ice {
+            Step::Remote(Signal::Offer { sdp }) => {
+                let result = async {
+                    set_remote(self, RtcSdpType::Offer, &sdp).await?;
+                    // Answer to send audio even if the microphone is not open yet.
+                    for transceiver in self.pc.get_transceivers() {
+                        let transceiver: RtcRtpTransceiver = transceiver.unchecked_into();
+                        transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+                    }
+                    let answer = JsFuture::from(self.pc.create_answer()).await?;
+                    let sdp = sdp_of(&answer);
+                    set_local(&self.pc, RtcSdpType::Answer, &sdp).await?;
+                    Ok::<_, JsValue>(sdp)
+                }
+                .await;
+                self.finish(result.map(|sdp| Signal::Answer { sdp }));
+            }
+            Step::Remote(Signal::Answer { sdp }) => {
+                if self.pc.signaling_state() == RtcSignalingState::Stable {
+                    // The answer to an offer a later one replaced: that one's answer counts.
+                    super::log_warn("ignored an answer to an offer that is no longer pending");
+                    return;
+                }
+                if let Err(e) = set_remote(self, RtcSdpType::Answer, &sdp).await {
+                    self.fail(e);
+                }
+            }
+            Step::Remote(Signal::Ice {
                 candidate,
                 sdp_mid,
                 sdp_m_line_index,
-            } => {
+            }) => {
                 let init = RtcIceCandidateInit::new(&candidate);
                 init.set_sdp_mid(sdp_mid.as_deref());
                 init.set_sdp_m_line_index(sdp_m_line_index);
-                if self.shared.remote_set.get() {
-                    add_ice(&self.shared, init);
+                if self.remote_set.get() {
+                    add_ice(self, init);
                 } else {
-                    self.shared.pending_ice.borrow_mut().push(init);
+                    self.pending_ice.borrow_mut().push(init);
                 }
             }
         }
     }
-}
 
-impl Shared {
     /// Reports the local description, or the failure to make one.
     fn finish(&self, result: Result<Signal, JsValue>) {
         match result {
