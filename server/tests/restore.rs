@@ -95,6 +95,11 @@ async fn an_accepted_call_is_restored_on_the_next_server() {
     let mut alice = login_claiming(&b, "alice", resume).await;
     let resume = claiming(&bob, &call_id, "alice", false, ACCEPTED);
     let mut bob = login_claiming(&b, "bob", resume).await;
+    // Its accept may not have been answered before the old server went.
+    bob.expect(ServerMsg::Accepted {
+        call_id: call_id.clone(),
+    })
+    .await;
     let hub = b.state.hub();
     assert_eq!((hub.calls(), hub.busy_users()), (1, 2));
     alice.expect_nothing_pending().await;
@@ -234,6 +239,11 @@ async fn a_party_that_never_claims_the_call_ends_it_as_connection_lost() {
     let call_id = new_call_id();
     let started = std::time::Instant::now();
     let mut bob = login_claiming(&b, "bob", fresh_claim(&call_id, "alice", false, ACCEPTED)).await;
+    // Its accept may not have been answered before the old server went.
+    bob.expect(ServerMsg::Accepted {
+        call_id: call_id.clone(),
+    })
+    .await;
     assert_eq!(
         bob.expect_ended(&call_id).await,
         Outcome::ConnectionLost {
@@ -341,6 +351,11 @@ async fn a_hang_up_lost_with_the_server_ends_the_restored_call_as_hung_up() {
     let b = TestServer::start().await;
     let call_id = new_call_id();
     let mut bob = login_claiming(&b, "bob", fresh_claim(&call_id, "alice", false, ACCEPTED)).await;
+    // Its accept may not have been answered before the old server went.
+    bob.expect(ServerMsg::Accepted {
+        call_id: call_id.clone(),
+    })
+    .await;
     let left = ClaimPhase::Left {
         accepted: true,
         secs: 42,

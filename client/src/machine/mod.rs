@@ -245,6 +245,8 @@ pub struct Machine {
     left: Option<Left>,
     /// The call most recently left, for `left` when the message that leaves it goes out.
     leaving: Option<Left>,
+    /// The claim of the reconnecting login under way, until its answer.
+    claimed: Option<webcall_protocol::CallClaim>,
     /// The time of the input being handled.
     now: Millis,
     outputs: VecDeque<Output>,
@@ -318,6 +320,7 @@ impl Machine {
             rng: Rng::default(),
             left: None,
             leaving: None,
+            claimed: None,
             now: 0,
             outputs: VecDeque::new(),
         }

@@ -25,7 +25,7 @@
 
 use std::collections::VecDeque;
 
-use webcall_protocol::{ClientMsg, ErrorCode, IceServer, Resume, ServerMsg};
+use webcall_protocol::{CallClaim, ClaimPhase, ClientMsg, ErrorCode, IceServer, Resume, ServerMsg};
 
 use super::backoff::backoff;
 use super::sequence::Sequence;
@@ -79,6 +79,21 @@ impl Outbox {
 
     pub(super) fn clear(&mut self) {
         self.0.clear();
+    }
+}
+
+/// Whether `claim` already says what `msg` asks for: the callee's `Accept` of a call claimed as
+/// accepted, the `Reject`, `Cancel` or `Hangup` of a call claimed as left.
+fn claim_says(claim: &CallClaim, msg: &ClientMsg) -> bool {
+    match (&claim.phase, msg) {
+        (ClaimPhase::Accepted { .. }, ClientMsg::Accept { call_id }) => *call_id == claim.call_id,
+        (
+            ClaimPhase::Left { .. },
+            ClientMsg::Reject { call_id }
+            | ClientMsg::Cancel { call_id }
+            | ClientMsg::Hangup { call_id, .. },
+        ) => *call_id == claim.call_id,
+        _ => false,
     }
 }
 
@@ -193,6 +208,11 @@ impl Machine {
             return;
         };
         *stage = Stage::LoggingIn;
+        let claim = self
+            .call
+            .claim(now)
+            .or_else(|| self.left.as_ref().map(Left::claim));
+        self.claimed = claim.clone();
         let login = ClientMsg::Login {
             user_id: user_id.clone(),
             user_sig: self.user_sig.clone(),
@@ -200,10 +220,7 @@ impl Machine {
             resume: Some(Resume {
                 session: self.session_token.clone(),
                 seq: self.sequence.applied(),
-                call: self
-                    .call
-                    .claim(now)
-                    .or_else(|| self.left.as_ref().map(Left::claim)),
+                call: claim,
             }),
         };
         self.out(Output::Send(login));
@@ -262,6 +279,7 @@ impl Machine {
         *link = Link::Up;
         self.out(Output::CancelTimer(Timer::LoginDeadline));
         self.start_heartbeat(now);
+        let claimed = self.claimed.take();
         if resumed {
             if !session.is_empty() {
                 self.session_token = session;
@@ -278,6 +296,12 @@ impl Machine {
             self.outbox
                 .0
                 .retain(|msg| !matches!(msg, ClientMsg::Ack { .. } | ClientMsg::Watch { .. }));
+            // What the claim said already (an accept, the message that left the call) is not
+            // said again: a new server would refuse the repeat ("already accepted"), and the
+            // refusal would undo the call here. What was asked after the claim went out stays.
+            if let Some(claim) = &claimed {
+                self.outbox.0.retain(|msg| !claim_says(claim, msg));
+            }
             if self.needs_new_offer() {
                 // The new offer (see `recovery`) supersedes what the old negotiation left.
                 self.outbox

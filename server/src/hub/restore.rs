@@ -259,6 +259,11 @@ impl Hub {
                     {
                         *callee_conn = device;
                     }
+                    // A callee that was still waiting for the answer to its accept.
+                    let accepted = ServerMsg::Accepted {
+                        call_id: call_id.to_owned(),
+                    };
+                    st.send(device, accepted);
                     self.deliver_pending(st, call_id, device);
                 }
                 (Some(_), _) => {
@@ -373,6 +378,9 @@ impl Hub {
                 devices: ringing_devices,
             };
             st.send(device, msg);
+        } else if !claims_caller && ring_secs.is_none() {
+            // A callee that was still waiting for the answer to its accept.
+            st.send(device, ServerMsg::Accepted { call_id });
         }
     }
 

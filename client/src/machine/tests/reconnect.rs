@@ -1288,3 +1288,69 @@ fn an_offer_left_waiting_by_the_lost_connection_is_superseded_by_the_new_one() {
         relay_only: false
     })));
 }
+
+#[test]
+fn on_a_new_session_an_accept_the_claim_says_is_not_sent_again() {
+    let mut m = lone("bob");
+    step(&mut m, 1_000, Input::Server(invited("c1", "alice")));
+    step(&mut m, 2_000, dropped());
+    // Accepted while the connection is down: the Accept waits, and the claim says it too.
+    step(&mut m, 2_100, Input::Accept);
+    let (at, resume) = log_in_again(&mut m, 3_000);
+    assert!(matches!(
+        resume.call,
+        Some(CallClaim {
+            phase: ClaimPhase::Accepted { .. },
+            ..
+        })
+    ));
+    // Hung up after the claim went out: that still goes.
+    step(&mut m, at, Input::Hangup);
+    let out = step(
+        &mut m,
+        at + 10,
+        Input::Server(ServerMsg::LoggedIn {
+            user_id: "bob".into(),
+            ice_servers: vec![],
+            expires_in_secs: 3600,
+            relay_only: false,
+            session: "s-2".into(),
+            resumed: false,
+        }),
+    );
+    let sent = sent_of(&out);
+    assert!(
+        !sent.contains(&ClientMsg::Accept {
+            call_id: "c1".into()
+        }),
+        "{sent:?}"
+    );
+    assert!(sent.contains(&ClientMsg::Hangup {
+        call_id: "c1".into(),
+        failure: None
+    }));
+}
+
+#[test]
+fn on_a_resumed_session_the_waiting_accept_goes_out() {
+    let mut m = lone("bob");
+    step(&mut m, 1_000, Input::Server(invited("c1", "alice")));
+    step(&mut m, 2_000, dropped());
+    step(&mut m, 2_100, Input::Accept);
+    let (at, _) = log_in_again(&mut m, 3_000);
+    let out = step(
+        &mut m,
+        at + 10,
+        Input::Server(ServerMsg::LoggedIn {
+            user_id: "bob".into(),
+            ice_servers: vec![],
+            expires_in_secs: 3600,
+            relay_only: false,
+            session: "s-1".into(),
+            resumed: true,
+        }),
+    );
+    assert!(sent_of(&out).contains(&ClientMsg::Accept {
+        call_id: "c1".into()
+    }));
+}
