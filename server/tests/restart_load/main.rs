@@ -33,7 +33,7 @@ const SECRET: &str = "restart-load-secret";
 const APP: u32 = 1_400_000_000;
 
 /// How many caller/callee pairs, unless `WEBCALL_LOAD_PAIRS` says.
-const PAIRS: usize = 12;
+const PAIRS: usize = 50;
 
 /// The ring timeout each invitation asks for.
 const RING_SECS: u32 = 6;
