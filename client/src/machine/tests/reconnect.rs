@@ -1142,18 +1142,7 @@ fn a_call_left_without_hearing_its_end_is_claimed_as_left() {
             },
         })
     );
-    let out = step(
-        &mut m,
-        3_500,
-        Input::Server(ServerMsg::LoggedIn {
-            user_id: "bob".into(),
-            ice_servers: vec![],
-            expires_in_secs: 3600,
-            relay_only: false,
-            session: "s-2".into(),
-            resumed: false,
-        }),
-    );
+    let out = step(&mut m, 3_500, back("bob", "s-2", false));
     assert!(!sent_of(&out).contains(&ClientMsg::Reject {
         call_id: "c1".into()
     }));
@@ -1179,18 +1168,7 @@ fn on_the_same_session_the_message_that_left_the_call_goes_again() {
     let mut m = in_call();
     step(&mut m, 6_000, Input::Hangup);
     let (at, _) = reconnect(&mut m, 7_000);
-    let out = step(
-        &mut m,
-        at,
-        Input::Server(ServerMsg::LoggedIn {
-            user_id: "alice".into(),
-            ice_servers: vec![],
-            expires_in_secs: 3600,
-            relay_only: false,
-            session: "s-1".into(),
-            resumed: true,
-        }),
-    );
+    let out = step(&mut m, at, back("alice", "s-1", true));
     let hangup = ClientMsg::Hangup {
         call_id: "c1".into(),
         failure: None,
@@ -1215,16 +1193,7 @@ fn on_the_same_session_the_message_that_left_the_call_goes_again() {
 
 #[test]
 fn a_caller_offers_again_on_a_new_session_until_its_audio_connected() {
-    let new_session = |resumed: bool| {
-        Input::Server(ServerMsg::LoggedIn {
-            user_id: "alice".into(),
-            ice_servers: vec![],
-            expires_in_secs: 3600,
-            relay_only: false,
-            session: if resumed { "s-1" } else { "s-2" }.into(),
-            resumed,
-        })
-    };
+    let new_session = |resumed: bool| back("alice", if resumed { "s-1" } else { "s-2" }, resumed);
     let restarts = |out: &[Output]| {
         out.iter()
             .filter(|o| matches!(o, Output::Media(MediaCommand::RestartIce { .. })))
@@ -1265,18 +1234,7 @@ fn an_offer_left_waiting_by_the_lost_connection_is_superseded_by_the_new_one() {
     );
     // The first attempt comes within a second of the loss.
     let (at, _) = log_in_again(&mut m, 3_500);
-    let out = step(
-        &mut m,
-        at,
-        Input::Server(ServerMsg::LoggedIn {
-            user_id: "alice".into(),
-            ice_servers: vec![],
-            expires_in_secs: 3600,
-            relay_only: false,
-            session: "s-2".into(),
-            resumed: false,
-        }),
-    );
+    let out = step(&mut m, at, back("alice", "s-2", false));
     assert!(
         !sent_of(&out)
             .iter()
@@ -1306,18 +1264,7 @@ fn on_a_new_session_an_accept_the_claim_says_is_not_sent_again() {
     ));
     // Hung up after the claim went out: that still goes.
     step(&mut m, at, Input::Hangup);
-    let out = step(
-        &mut m,
-        at + 10,
-        Input::Server(ServerMsg::LoggedIn {
-            user_id: "bob".into(),
-            ice_servers: vec![],
-            expires_in_secs: 3600,
-            relay_only: false,
-            session: "s-2".into(),
-            resumed: false,
-        }),
-    );
+    let out = step(&mut m, at + 10, back("bob", "s-2", false));
     let sent = sent_of(&out);
     assert!(
         !sent.contains(&ClientMsg::Accept {
@@ -1338,18 +1285,7 @@ fn on_a_resumed_session_the_waiting_accept_goes_out() {
     step(&mut m, 2_000, dropped());
     step(&mut m, 2_100, Input::Accept);
     let (at, _) = log_in_again(&mut m, 3_000);
-    let out = step(
-        &mut m,
-        at + 10,
-        Input::Server(ServerMsg::LoggedIn {
-            user_id: "bob".into(),
-            ice_servers: vec![],
-            expires_in_secs: 3600,
-            relay_only: false,
-            session: "s-1".into(),
-            resumed: true,
-        }),
-    );
+    let out = step(&mut m, at + 10, back("bob", "s-1", true));
     assert!(sent_of(&out).contains(&ClientMsg::Accept {
         call_id: "c1".into()
     }));
