@@ -286,7 +286,7 @@ impl Harness {
             server_starts: 1,
             chromedriver,
         };
-        harness.wait_ready(server_port, driver_port).await;
+        harness.wait_ready(driver_port).await;
         harness
     }
 
@@ -307,32 +307,17 @@ impl Harness {
             self.server_starts,
         );
         self.server_starts += 1;
-        let server_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.server_port));
-        let server = &mut self.server;
-        let result = wait_for("the restarted server to answer GET /", STARTUP, || {
-            let alive = server.check_alive();
-            async move {
-                alive?;
-                match http_get(server_addr, "/").await {
-                    Ok((200, _)) => Ok(Some(())),
-                    Ok((status, _)) => Err(format!("GET / answered {status}")),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-        })
-        .await;
-        if let Err(e) = result {
-            panic!("{e}\nserver log:\n{}", tail(&self.server.log, 30));
-        }
+        self.wait_server().await;
     }
 
     pub async fn start() -> Harness {
         Harness::start_with(&[]).await
     }
 
-    async fn wait_ready(&mut self, server_port: u16, driver_port: u16) {
-        let server_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, server_port));
-        let driver_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, driver_port));
+    /// Waits until the server answers: `GET /` with 200, or (HTTPS, which the harness does not
+    /// speak) a TCP connection. Fails when the server exits first.
+    async fn wait_server(&mut self) {
+        let server_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.server_port));
         let tls = self.base_url.starts_with("https:");
         let server = &mut self.server;
         let what = if tls {
@@ -363,6 +348,11 @@ impl Harness {
         if let Err(e) = result {
             panic!("{e}\nserver log:\n{}", tail(&self.server.log, 30));
         }
+    }
+
+    async fn wait_ready(&mut self, driver_port: u16) {
+        self.wait_server().await;
+        let driver_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, driver_port));
         let driver = &mut self.chromedriver;
         let result = wait_for("chromedriver to report ready", STARTUP, || {
             let alive = driver.check_alive();

@@ -20,6 +20,14 @@ fn hub_with(grace: u32, window: u32) -> Arc<Hub> {
     })
 }
 
+/// Alice and bob logged in and in an accepted call that alice placed: the peers and the call.
+fn alice_calls_bob(hub: &Hub) -> (Peer, Peer, String) {
+    let mut alice = join(hub, "alice");
+    let mut bob = join(hub, "bob");
+    let call_id = connect(hub, &mut alice, &mut bob);
+    (alice, bob, call_id)
+}
+
 /// `peer`'s socket is lost without a close.
 fn lose(hub: &Hub, peer: &Peer) {
     hub.disconnected(peer.conn, peer.conn, false);
@@ -115,9 +123,7 @@ fn new_call_id() -> String {
 #[tokio::test(start_paused = true)]
 async fn an_away_device_keeps_its_call_until_the_grace_period_ends() {
     let hub = hub_with(10, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    let call_id = connect(&hub, &mut alice, &mut bob);
+    let (mut alice, bob, call_id) = alice_calls_bob(&hub);
     lose(&hub, &bob);
     assert_eq!(hub.away_devices("bob"), 1);
     assert_eq!(
@@ -140,9 +146,7 @@ async fn an_away_device_keeps_its_call_until_the_grace_period_ends() {
 #[tokio::test(start_paused = true)]
 async fn a_resume_within_the_grace_period_gets_what_was_missed_once() {
     let hub = hub_with(10, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    let call_id = connect(&hub, &mut alice, &mut bob);
+    let (mut alice, bob, call_id) = alice_calls_bob(&hub);
     let audio = ClientMsg::MediaConnected {
         call_id: call_id.clone(),
     };
@@ -179,9 +183,7 @@ async fn a_resume_within_the_grace_period_gets_what_was_missed_once() {
 #[tokio::test(start_paused = true)]
 async fn a_resume_takes_the_device_over_from_a_socket_still_open() {
     let hub = hub_with(10, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    let call_id = connect(&hub, &mut alice, &mut bob);
+    let (mut alice, mut bob, call_id) = alice_calls_bob(&hub);
     let resume = Resume {
         session: bob.session.clone(),
         seq: bob.seq,
@@ -209,9 +211,7 @@ async fn a_resume_takes_the_device_over_from_a_socket_still_open() {
 #[tokio::test(start_paused = true)]
 async fn a_session_that_can_not_be_resumed_ends_and_a_new_one_starts() {
     let hub = hub_with(10, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    let call_id = connect(&hub, &mut alice, &mut bob);
+    let (mut alice, bob, call_id) = alice_calls_bob(&hub);
     hub.handle(bob.conn, ClientMsg::Ack { seq: bob.seq })
         .unwrap();
     lose(&hub, &bob);
@@ -234,9 +234,7 @@ async fn a_session_that_can_not_be_resumed_ends_and_a_new_one_starts() {
 #[tokio::test(start_paused = true)]
 async fn acks_trim_the_buffer_and_one_beyond_what_was_sent_is_refused() {
     let hub = hub_with(10, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    connect(&hub, &mut alice, &mut bob);
+    let (_alice, mut bob, _) = alice_calls_bob(&hub);
     let sent = bob.seq;
     assert_eq!(
         hub.handle(bob.conn, ClientMsg::Ack { seq: sent + 1 }),
@@ -255,9 +253,7 @@ async fn acks_trim_the_buffer_and_one_beyond_what_was_sent_is_refused() {
 #[tokio::test(start_paused = true)]
 async fn an_away_device_whose_buffer_overflows_is_removed() {
     let hub = hub_with(10, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    let call_id = connect(&hub, &mut alice, &mut bob);
+    let (mut alice, bob, call_id) = alice_calls_bob(&hub);
     hub.handle(bob.conn, ClientMsg::Ack { seq: bob.seq })
         .unwrap();
     lose(&hub, &bob);
@@ -276,9 +272,7 @@ async fn an_away_device_whose_buffer_overflows_is_removed() {
 #[tokio::test(start_paused = true)]
 async fn with_no_grace_period_a_lost_socket_leaves_at_once() {
     let hub = hub_with(0, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    let call_id = connect(&hub, &mut alice, &mut bob);
+    let (mut alice, bob, call_id) = alice_calls_bob(&hub);
     lose(&hub, &bob);
     assert_eq!(alice.next(), ended(&call_id, lost("bob")));
     assert!(!hub.is_online("bob"));
@@ -452,9 +446,7 @@ async fn claims_that_do_not_fit_are_refused_and_change_nothing() {
 #[tokio::test(start_paused = true)]
 async fn a_claim_of_a_call_that_ended_is_told_how() {
     let hub = hub_with(0, 15);
-    let mut alice = join(&hub, "alice");
-    let mut bob = join(&hub, "bob");
-    let call_id = connect(&hub, &mut alice, &mut bob);
+    let (mut alice, bob, call_id) = alice_calls_bob(&hub);
     lose(&hub, &bob);
     assert_eq!(alice.next(), ended(&call_id, lost("bob")));
     let mut bob = claim(&hub, "bob", &call_id, "alice", false, ACCEPTED);
