@@ -158,8 +158,8 @@ pub enum CallType {
     Video,
 }
 
-/// WebRTC negotiation payloads, relayed by the server untouched between the two parties of a
-/// call.
+/// What one party of an accepted call tells the other, relayed by the server untouched: WebRTC
+/// negotiation payloads, and the state of the sender's microphone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Signal {
@@ -175,6 +175,10 @@ pub enum Signal {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sdp_m_line_index: Option<u16>,
     },
+    /// The sender muted (`true`) or unmuted its microphone (TRTCCalling's
+    /// `USER_AUDIO_AVAILABLE` on the receiving side). Sent on every change, and once the audio
+    /// connects when the sender is muted then.
+    Mute { muted: bool },
 }
 
 /// A STUN or TURN server for `RTCPeerConnection`'s `iceServers`.
@@ -466,6 +470,72 @@ pub enum ErrorCode {
     Unsupported,
     /// The server failed; try again.
     Internal,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Call history: the answer of the server's `GET /api/history` (not a WebSocket message).
+// ---------------------------------------------------------------------------------------------
+
+/// How many calls one page of the call history holds.
+pub const HISTORY_PAGE_SIZE: u32 = 20;
+
+/// Which way a call in a user's history went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    /// The user placed the call.
+    Outgoing,
+    /// The user was called.
+    Incoming,
+}
+
+/// How a call in a user's history ended, as that user saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryOutcome {
+    /// Accepted, talked, hung up.
+    Answered,
+    /// The callee rejected it.
+    Rejected,
+    /// The callee was in another call.
+    Busy,
+    /// Nobody answered within the ring timeout (the caller's view).
+    NoAnswer,
+    /// The caller cancelled it while it rang (the caller's view).
+    Cancelled,
+    /// It rang here and nobody answered: timed out, cancelled by the caller, or came while busy
+    /// (the callee's view).
+    Missed,
+    /// It could not go on (its audio did not connect, say).
+    Failed,
+    /// A party's connection was lost.
+    ConnectionLost,
+}
+
+/// One call in a user's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub call_id: CallId,
+    /// The other party.
+    pub peer: UserId,
+    pub direction: CallDirection,
+    /// When the call was placed, in Unix milliseconds.
+    pub started_ms: u64,
+    /// Whether the callee accepted it.
+    pub answered: bool,
+    /// How long the parties talked, in seconds (0 when it was never answered).
+    pub duration_secs: u64,
+    pub outcome: HistoryOutcome,
+}
+
+/// One page of a user's call history, newest call first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The page's number: 0 holds the newest [`HISTORY_PAGE_SIZE`] calls.
+    pub page: u32,
+    pub entries: Vec<HistoryEntry>,
+    /// Whether an older page has calls.
+    pub more: bool,
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 12;
 /// How long TURN credentials stay valid by default, in seconds: as long as a default UserSig.
 pub const DEFAULT_TURN_TTL_SECS: u64 = 86_400;
 
+/// The call history's database file when none is configured, in the working directory.
+pub const DEFAULT_DB: &str = "webcall.db";
+
 /// A configuration that parses but cannot work; [`Config::validate`] finds it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -359,6 +362,11 @@ pub struct Config {
         value_parser = parse_usersig_url,
     )]
     pub usersig_url: Option<String>,
+
+    /// The call history's SQLite database file, created when missing; `:memory:` keeps the
+    /// history in memory only (lost at a restart).
+    #[arg(long, env = "WEBCALL_DB", value_name = "PATH", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
 }
 
 impl Config {
@@ -479,6 +487,7 @@ impl Default for Config {
             tls_key: None,
             strict: false,
             usersig_url: None,
+            db: PathBuf::from(DEFAULT_DB),
         }
     }
 }
@@ -560,6 +569,8 @@ mod tests {
             "--strict",
             "--usersig-url",
             "https://backend.example.com/usersig",
+            "--db",
+            "/var/lib/webcall/history.db",
         ])
         .unwrap();
         assert_eq!(
@@ -604,6 +615,7 @@ mod tests {
                 tls_key: Some(PathBuf::from("/etc/webcall/key.pem")),
                 strict: true,
                 usersig_url: Some("https://backend.example.com/usersig".into()),
+                db: PathBuf::from("/var/lib/webcall/history.db"),
             }
         );
     }

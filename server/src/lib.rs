@@ -29,6 +29,7 @@
 pub mod cli;
 pub mod config;
 mod headers;
+pub mod history;
 pub mod hub;
 pub mod limits;
 pub mod origin;
@@ -178,6 +179,15 @@ impl AppState {
         ice_servers: impl Fn(&str) -> Vec<IceServer> + Send + Sync + 'static,
     ) -> Self {
         self.ice_servers = Arc::new(ice_servers);
+        self
+    }
+
+    /// Records the calls that end in `history` (see [`history`]), and serves it at
+    /// `/api/history`. Without it the server keeps no history.
+    pub fn with_history(self, history: history::History) -> Self {
+        if !self.hub.set_history(history) {
+            warn!("this server's call history was set already: the new one is ignored");
+        }
         self
     }
 

@@ -2,7 +2,8 @@
 //! with `tracing` (filter with `RUST_LOG`, default `info`), and serves until SIGINT or SIGTERM:
 //! over HTTPS when given a certificate and key (`--tls-cert`, `--tls-key`), else plain HTTP.
 //! A configuration that cannot work ([`Config::validate`]) ends it at once with a usage error;
-//! an unusable certificate or key, or a port it cannot listen on, with an error and status 1.
+//! an unusable certificate or key, call history database (`--db`), or a port it cannot listen
+//! on, with an error and status 1.
 //!
 //! `webcall-server usersig --user <ID>` prints a UserSig instead of serving (see [`cli`]).
 //!
@@ -17,6 +18,7 @@ use clap::{CommandFactory, Parser};
 use tracing::error;
 use tracing_subscriber::EnvFilter;
 use webcall_server::cli::{usersig_command, Cli, Command};
+use webcall_server::history::History;
 use webcall_server::{run, run_tls, tls, AppState};
 
 #[tokio::main]
@@ -62,11 +64,20 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = AppState::new(&config);
+    let history = match History::open(&config.db) {
+        Ok(history) => history,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = AppState::new(&config).with_history(history.clone());
     let served = match tls {
         Some(tls) => run_tls(listener, tls, state, shutdown_signal()).await,
         None => run(listener, state, shutdown_signal()).await,
     };
+    // Writes what the last calls left queued.
+    tokio::task::block_in_place(|| history.close());
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -174,6 +174,8 @@ async fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Output {
         .args(args)
         .env_clear()
         .env("NO_COLOR", "1")
+        // Keep no call history on disk (the default is ./webcall.db).
+        .env("WEBCALL_DB", ":memory:")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -310,6 +310,8 @@ async fn the_binary_serves_https_with_the_tls_flags() {
         .arg(&dist)
         .env_clear()
         .env("NO_COLOR", "1")
+        // Keep no call history on disk (the default is ./webcall.db).
+        .env("WEBCALL_DB", ":memory:")
         .env("WEBCALL_TLS_CERT", &cert.cert)
         .env("WEBCALL_TLS_KEY", &cert.key)
         .stdin(Stdio::null())

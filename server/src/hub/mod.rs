@@ -278,6 +278,8 @@ pub struct Hub {
     settings: HubSettings,
     /// This hub, for the timers it spawns.
     me: Weak<Hub>,
+    /// Where ended calls are recorded ([`Hub::set_history`]); none until set.
+    history: std::sync::OnceLock<crate::history::History>,
 }
 
 /// Everything behind the hub's lock.
@@ -323,7 +325,26 @@ impl Hub {
             next_conn: AtomicU64::new(1),
             settings,
             me: me.clone(),
+            history: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Records every call that ends from now on in `history`. Only the first history set
+    /// counts; returns whether this one did.
+    pub fn set_history(&self, history: crate::history::History) -> bool {
+        self.history.set(history).is_ok()
+    }
+
+    /// The call history (a disabled one when none was set).
+    pub fn history(&self) -> crate::history::History {
+        self.history.get().cloned().unwrap_or_default()
+    }
+
+    /// Hands a call that ended to the call history, if one is set; never waits.
+    fn record_history(&self, call: crate::history::EndedCall<'_>, outcome: &Outcome) {
+        if let Some(history) = self.history.get() {
+            history.call_ended(call, outcome);
+        }
     }
 
     /// The rules this hub follows.

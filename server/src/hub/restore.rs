@@ -155,6 +155,15 @@ impl Hub {
             (false, false) => Outcome::Rejected,
         };
         info!(%call_id, user, device, ?outcome, "restore: a call the server did not know was left; remembered as ended");
+        let talked_secs = accepted.then_some(secs);
+        let ended = crate::history::EndedCall {
+            call_id: &call_id,
+            caller: &caller,
+            callee: &callee,
+            placed_ms: crate::history::unix_now_ms().saturating_sub(secs.saturating_mul(1000)),
+            talked_secs,
+        };
+        self.record_history(ended, &outcome);
         st.send(
             device,
             ServerMsg::CallEnded {
@@ -325,11 +334,16 @@ impl Hub {
             }
         };
         let ringing_devices = st.conns_of(&callee).count() as u32;
+        let talked_ms = match &phase {
+            Phase::Active { since, .. } => since.elapsed().as_millis() as u64,
+            Phase::Ringing { .. } => 0,
+        };
         let mut call = Call {
             id: call_id.clone(),
             caller: caller.clone(),
             caller_conn,
             callee: callee.clone(),
+            placed_ms: crate::history::unix_now_ms().saturating_sub(talked_ms),
             call_type: CallType::Audio,
             phase,
             announced_ringing: ringing_devices,

@@ -75,6 +75,15 @@ impl Hub {
         );
         if st.busy.contains_key(&callee) {
             info!(%call_id, %caller, %callee, "busy");
+            let placed_ms = crate::history::unix_now_ms();
+            let call = crate::history::EndedCall {
+                call_id: &call_id,
+                caller: &caller,
+                callee: &callee,
+                placed_ms,
+                talked_secs: None,
+            };
+            self.record_history(call, &Outcome::Busy);
             st.send(
                 conn,
                 ServerMsg::CallEnded {
@@ -116,6 +125,7 @@ impl Hub {
                 caller,
                 caller_conn: conn,
                 callee,
+                placed_ms: crate::history::unix_now_ms(),
                 call_type,
                 phase: Phase::Ringing {
                     held: HeldSignals::default(),
@@ -462,6 +472,18 @@ impl Hub {
             }
         }
         info!(call_id, caller = %call.caller, callee = %call.callee, ?outcome, "call ended");
+        let talked_secs = match &call.phase {
+            Phase::Active { since, .. } => Some(since.elapsed().as_secs()),
+            Phase::Ringing { .. } => None,
+        };
+        let ended = crate::history::EndedCall {
+            call_id: &call.id,
+            caller: &call.caller,
+            callee: &call.callee,
+            placed_ms: call.placed_ms,
+            talked_secs,
+        };
+        self.record_history(ended, &outcome);
         let ended = ServerMsg::CallEnded {
             call_id: call.id.clone(),
             outcome: outcome.clone(),
