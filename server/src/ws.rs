@@ -2,9 +2,10 @@
 //! messages to the [`Hub`](crate::Hub), and a writer task that drains its outbox into the socket.
 //!
 //! A connection must log in within the login timeout with its first message; anything else
-//! gets an `Error` and the connection is closed (code 1008). Once logged in, a bad frame gets an
-//! `Error` and the connection stays open, except a frame over [`MAX_MESSAGE_SIZE`], which closes
-//! it with code 1009.
+//! gets an `Error` and the connection is closed (code 1008), except a `Ping`, answered `Pong`
+//! so that a device check can time the round trip without logging in. Once logged in, a bad
+//! frame gets an `Error` and the connection stays open, except a frame over
+//! [`MAX_MESSAGE_SIZE`], which closes it with code 1009.
 //!
 //! Heartbeat: the writer sends a WebSocket ping every third of the idle timeout, which browsers
 //! answer on their own; a logged-in connection from which nothing at all arrives for the idle
@@ -30,7 +31,7 @@
 //! |---|---|---|
 //! | 1000 | `logged in elsewhere` | single-device mode: a newer login of the same user took over (after `KickedOut`) |
 //! | 1008 | `login timeout` | no `Login` within the login timeout |
-//! | 1008 | `not logged in` | the first message is not a `Login`, or not a valid message |
+//! | 1008 | `not logged in` | the first message (pings aside) is not a `Login`, or not a valid message |
 //! | 1008 | `login failed` | the `Login` is refused (bad UserSig, wrong SDKAppID, too many devices, ...), after an `Error` |
 //! | 1008 | `rate limit` | a login over the user's login limit (after `Error{RateLimited}`), or 3 × `--msg-burst` messages refused in a row |
 //! | 1008 | `session expired` | the session's UserSig expired without a `Renew`, after `Error{SessionExpired}` |
@@ -298,7 +299,18 @@ impl Session {
                 self.close(CLOSE_POLICY, "login timeout").await;
                 return Ending::Closing;
             };
-            match read(frame) {
+            let frame = read(frame);
+            if let Frame::Msg(ClientMsg::Ping) = frame {
+                // A device check (the app's `/check`) times the round trip before any login;
+                // such pings count against the connection's message limit.
+                match self.admit(&frame).await {
+                    Admit::Yes => self.send(ServerMsg::Pong).await,
+                    Admit::Refuse => {}
+                    Admit::Close => return Ending::Closing,
+                }
+                continue;
+            }
+            match frame {
                 Frame::Msg(ClientMsg::Login {
                     user_id,
                     user_sig,

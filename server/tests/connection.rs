@@ -179,7 +179,7 @@ async fn no_login_within_the_timeout_closes_the_connection() {
 async fn anything_but_login_first_gets_an_error_and_a_close() {
     let server = TestServer::start().await;
     let mut client = server.connect().await;
-    client.send(&ClientMsg::Ping).await;
+    client.send(&ClientMsg::Ack { seq: 1 }).await;
     client.expect_error(ErrorCode::NotLoggedIn, None).await;
     client.expect_close(1008).await;
 
@@ -187,6 +187,29 @@ async fn anything_but_login_first_gets_an_error_and_a_close() {
     client.send_raw(Message::text("{not json")).await;
     client.expect_error(ErrorCode::BadMessage, None).await;
     client.expect_close(1008).await;
+}
+
+/// A device check times the round trip before logging in: pings are answered, and the
+/// connection can still log in afterwards.
+#[tokio::test]
+async fn pings_before_the_login_are_answered() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    for _ in 0..3 {
+        client.send(&ClientMsg::Ping).await;
+        assert_eq!(client.recv().await, ServerMsg::Pong);
+    }
+    client.user = "alice".into();
+    client
+        .send(&ClientMsg::Login {
+            user_id: "alice".into(),
+            user_sig: server.sig("alice"),
+            sdk_app_id: APP,
+            resume: None,
+        })
+        .await;
+    assert!(!client.expect_logged_in().await);
+    assert!(server.state.hub().is_online("alice"));
 }
 
 #[tokio::test]

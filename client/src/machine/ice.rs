@@ -132,7 +132,9 @@ impl Machine {
         )
     }
 
-    fn session_ice_servers(&self) -> &[IceServer] {
+    /// The ICE servers of the logged-in session, TURN credentials included (the latest the
+    /// server gave); none when logged out.
+    pub fn session_ice_servers(&self) -> &[IceServer] {
         match &self.session {
             Session::LoggedIn { ice_servers, .. } => ice_servers,
             _ => &[],
