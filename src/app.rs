@@ -15,6 +15,7 @@ use crate::api;
 use crate::calling::Calling;
 use crate::components::{connection_banner, header, IncomingDialog};
 use crate::hooks::{use_app_state, AppContext};
+use crate::lang::{self, LangContext};
 use crate::route::{redirect, switch, Route};
 use crate::session_store;
 use crate::state::{Action, AppState};
@@ -22,6 +23,9 @@ use crate::style::global_style;
 
 #[function_component]
 pub fn App() -> Html {
+    // The language, decided and put in force before the first render.
+    let lang = use_state(lang::start);
+    let lang = LangContext::new(lang);
     // The login saved for this tab, replayed once at start-up.
     let saved = use_state(session_store::load);
     let state = use_reducer(|| AppState::new(saved.as_ref().map(|s| s.user_id.clone())));
@@ -45,20 +49,22 @@ pub fn App() -> Html {
 
     let reconnecting = state.reconnecting;
     html! {
-        <ContextProvider<AppContext> context={state}>
-            <ContextProvider<Calling> context={(*calling).clone()}>
-                <BrowserRouter>
-                    { global_style() }
-                    { header() }
-                    <main>
-                        { connection_banner(reconnecting) }
-                        <Switch<Route> render={switch} />
-                    </main>
-                    <IncomingDialog />
-                    <Director />
-                </BrowserRouter>
-            </ContextProvider<Calling>>
-        </ContextProvider<AppContext>>
+        <ContextProvider<LangContext> context={lang.clone()}>
+            <ContextProvider<AppContext> context={state}>
+                <ContextProvider<Calling> context={(*calling).clone()}>
+                    <BrowserRouter>
+                        { global_style() }
+                        { header(&lang) }
+                        <main>
+                            { connection_banner(reconnecting) }
+                            <Switch<Route> render={switch} />
+                        </main>
+                        <IncomingDialog />
+                        <Director />
+                    </BrowserRouter>
+                </ContextProvider<Calling>>
+            </ContextProvider<AppContext>>
+        </ContextProvider<LangContext>>
     }
 }
 
@@ -67,7 +73,12 @@ pub fn App() -> Html {
 fn Director() -> Html {
     let state = use_app_state();
     let navigator = use_navigator();
-    let target = use_route::<Route>().and_then(|route| redirect(&state, route));
+    let route = use_route::<Route>();
+    let target = route.and_then(|route| redirect(&state, route));
+    // Pages that are not in the first load come with the whole app.
+    crate::route::use_whole_app(
+        matches!(route, Some(Route::History | Route::Check)) && target.is_none(),
+    );
     use_effect_with(target, move |target| {
         if let (Some(target), Some(navigator)) = (target, navigator) {
             navigator.replace(target);

@@ -1,8 +1,10 @@
 //! Every user-facing text of the app, in one table per language.
 //!
-//! Components never spell out English: they read [`t()`]. Adding a language means adding one
-//! more [`Strings`] value (a zh-CN table is planned) and choosing it in [`t()`]. Texts that
-//! carry a value are plain `fn` pointers so that each language can order its words freely.
+//! Components never spell out English: they read [`t()`], which gives the table of the language
+//! chosen now ([`crate::lang`]): [`EN`] or [`ZH`] (zh-CN; the call words follow the TRTCCalling
+//! demo: 呼叫, 接听, 拒绝, 挂断...). Adding a language means adding one more [`Strings`] value and
+//! a [`Lang`] for it. Texts that carry a value are plain `fn` pointers so that each language can
+//! order its words freely.
 //!
 //! Messages that the calling service or the server send in [`CallEvent::Error`] are shown as
 //! they come, except the refusals the login page explains in its own words (too many devices,
@@ -13,12 +15,20 @@
 use webcall_client::{validate_user_id, ClientError};
 
 use crate::api::{ApiError, UserSigError};
+use crate::lang::{self, Lang};
 use crate::state::{LoginError, Notice};
 
-/// One language's texts.
+/// One language's texts. (The first-load build, without the `extra-pages` feature, leaves the
+/// history and device-check pages out, and so does not read their texts.)
+#[cfg_attr(not(feature = "extra-pages"), allow(dead_code))]
 pub struct Strings {
-    /// The product name, in the header and the page title.
+    /// The product name, in the header.
     pub app_name: &'static str,
+    /// The document title.
+    pub page_title: &'static str,
+    /// The header's language switch: the other language's own name, and what the switch does.
+    pub switch_language: &'static str,
+    pub switch_language_label: &'static str,
 
     // ----- /login ---------------------------------------------------------------------------
     pub user_id_label: &'static str,
@@ -93,6 +103,8 @@ pub struct Strings {
 
     // ----- incoming call dialog -------------------------------------------------------------
     pub voice_call_from: fn(&str) -> String,
+    /// Under the dialog's title: what answering does.
+    pub incoming_hint: &'static str,
     pub accept: &'static str,
     pub reject: &'static str,
 
@@ -106,11 +118,139 @@ pub struct Strings {
     /// Precedes the call's verification code (which the page shows in its own element).
     pub verification_code: &'static str,
     pub verification_hint: &'static str,
+    /// The other party muted their microphone.
+    pub peer_muted: fn(&str) -> String,
+    /// A page that comes with the rest of the app is loading (first-load build only).
+    #[cfg_attr(feature = "extra-pages", allow(dead_code))]
+    pub loading_page: &'static str,
+    /// The meters: this user's microphone, and the other party's voice.
+    pub mic_level: &'static str,
+    pub peer_level: fn(&str) -> String,
+    /// The network quality indicator: its levels, its directions and its numbers.
+    pub network_quality: &'static str,
+    pub quality_unknown: &'static str,
+    pub quality_bad: &'static str,
+    pub quality_poor: &'static str,
+    pub quality_fair: &'static str,
+    pub quality_good: &'static str,
+    pub quality_excellent: &'static str,
+    pub sending: &'static str,
+    pub receiving: &'static str,
+    pub round_trip: &'static str,
+    pub jitter: &'static str,
+    pub packet_loss: &'static str,
+    /// The device menus.
+    pub microphone: &'static str,
+    pub speaker: &'static str,
+    pub default_device: &'static str,
+    pub unnamed_device: fn(u32) -> String,
+    pub speaker_default_only: &'static str,
+    pub device_failed: fn(&str) -> String,
+
+    // ----- /check and the unsupported-page notice ----------------------------------------
+    pub check_link: &'static str,
+    pub check_title: &'static str,
+    pub check_intro: &'static str,
+    pub check_browser: &'static str,
+    pub check_secure: &'static str,
+    pub check_permission: &'static str,
+    pub check_mic: &'static str,
+    pub check_speaker: &'static str,
+    pub check_signaling: &'static str,
+    pub check_relay: &'static str,
+    pub status_waiting: &'static str,
+    pub status_running: &'static str,
+    pub status_passed: &'static str,
+    pub status_failed: &'static str,
+    pub status_skipped: &'static str,
+    pub browser_ok: &'static str,
+    pub speaker_selection_yes: &'static str,
+    pub speaker_selection_no: &'static str,
+    pub browser_missing: fn(&str) -> String,
+    pub advice_browser: &'static str,
+    pub secure_ok: &'static str,
+    pub secure_fail: &'static str,
+    pub advice_secure: &'static str,
+    pub permission_granted: &'static str,
+    pub permission_denied: &'static str,
+    pub permission_prompt: &'static str,
+    pub permission_unknown: &'static str,
+    pub advice_permission: &'static str,
+    pub mic_listening: &'static str,
+    pub mic_heard: fn(&str) -> String,
+    pub mic_silent: fn(&str) -> String,
+    pub mic_meter_label: &'static str,
+    pub advice_mic_silent: &'static str,
+    pub mic_no_device: &'static str,
+    pub advice_mic_no_device: &'static str,
+    pub audio_blocked: &'static str,
+    pub advice_audio_blocked: &'static str,
+    pub tone_played: &'static str,
+    pub tone_heard_nothing: &'static str,
+    pub tone_not_heard: &'static str,
+    pub advice_speaker: &'static str,
+    pub rtt: fn(u32) -> String,
+    pub advice_signaling: &'static str,
+    pub signaling_old_server: &'static str,
+    pub relay_ok: fn(&str) -> String,
+    pub relay_log_in: &'static str,
+    pub relay_none: &'static str,
+    pub advice_relay: &'static str,
+    pub check_failed: fn(&str) -> String,
+    pub summary_running: &'static str,
+    pub summary_passed: &'static str,
+    pub summary_skipped: fn(&str) -> String,
+    pub summary_failed: fn(&str) -> String,
+    pub run_again: &'static str,
+    pub check_back: &'static str,
+    /// Between the names of a list ("Speaker, TURN relay").
+    pub list_separator: &'static str,
+    pub unsupported_insecure: &'static str,
+    pub unsupported_no_webrtc: &'static str,
+    pub unsupported_no_mic: &'static str,
+    // ----- /history -------------------------------------------------------------------------
+    /// The link from `/call` to `/history`, and the page's title.
+    pub history_link: &'static str,
+    /// The link from `/history` back to `/call`.
+    pub back_to_call: &'static str,
+    /// The table's column headers: direction and other party, start time and duration,
+    /// outcome, and the (visually hidden) one of the call-back buttons.
+    pub history_call: &'static str,
+    pub history_when: &'static str,
+    pub history_outcome: &'static str,
+    pub history_actions: &'static str,
+    pub outgoing: &'static str,
+    pub incoming: &'static str,
+    /// A call-back button, and its accessible name.
+    pub call_back: &'static str,
+    pub call_back_label: fn(&str) -> String,
+    pub outcome_answered: &'static str,
+    pub outcome_rejected: &'static str,
+    pub outcome_busy: &'static str,
+    pub outcome_no_answer: &'static str,
+    pub outcome_cancelled: &'static str,
+    pub outcome_missed: &'static str,
+    pub outcome_failed: &'static str,
+    pub outcome_connection_lost: &'static str,
+    pub history_empty: &'static str,
+    pub history_loading: &'static str,
+    pub newer: &'static str,
+    pub older: &'static str,
+    pub history_page: fn(u32) -> String,
+    /// The history could not be had, and why (one of the `history_*` reasons, or the server's
+    /// message).
+    pub history_failed: fn(&str) -> String,
+    pub history_unsupported: &'static str,
+    pub history_refused: &'static str,
+    pub history_unreachable: &'static str,
 }
 
 /// English.
 pub const EN: Strings = Strings {
     app_name: "WebCall",
+    page_title: "WebCall: voice calls",
+    switch_language: "中文",
+    switch_language_label: "Switch to Chinese (中文)",
 
     user_id_label: "User ID",
     log_in: "Log in",
@@ -181,6 +321,7 @@ pub const EN: Strings = Strings {
     rejected_elsewhere: "Rejected on another device",
 
     voice_call_from: |id| format!("Voice call from {id}"),
+    incoming_hint: "Accept to start talking.",
     accept: "Accept",
     reject: "Reject",
 
@@ -193,11 +334,323 @@ pub const EN: Strings = Strings {
     verification_code: "Verification code:",
     verification_hint:
         "Compare it with the other person: if the codes differ, someone may be listening in.",
+    peer_muted: |id| format!("{id} muted their microphone"),
+    loading_page: "Loading…",
+    mic_level: "Your microphone",
+    peer_level: |id| format!("{id}'s voice"),
+    network_quality: "Network quality",
+    quality_unknown: "Measuring…",
+    quality_bad: "Bad",
+    quality_poor: "Poor",
+    quality_fair: "Fair",
+    quality_good: "Good",
+    quality_excellent: "Excellent",
+    sending: "Sending",
+    receiving: "Receiving",
+    round_trip: "Round trip",
+    jitter: "Jitter",
+    packet_loss: "Packet loss",
+    microphone: "Microphone",
+    speaker: "Speaker",
+    default_device: "Default",
+    unnamed_device: |n| format!("Device {n}"),
+    speaker_default_only: "This browser plays calls on the system's default speaker.",
+    device_failed: |why| format!("Could not switch the device: {why}"),
+
+    check_link: "Check this device",
+    check_title: "Device check",
+    check_intro: "Whether calls can work in this browser, on this page and from this network.",
+    check_browser: "Browser support",
+    check_secure: "Secure page",
+    check_permission: "Microphone permission",
+    check_mic: "Microphone level",
+    check_speaker: "Speaker",
+    check_signaling: "Signaling server",
+    check_relay: "TURN relay",
+    status_waiting: "Waiting",
+    status_running: "Running…",
+    status_passed: "Passed",
+    status_failed: "Failed",
+    status_skipped: "Skipped",
+    browser_ok: "WebRTC, microphone access and Web Audio are available.",
+    speaker_selection_yes: "Speaker selection: available.",
+    speaker_selection_no: "Speaker selection: not available (the system's default speaker plays).",
+    browser_missing: |names| format!("Missing: {names}"),
+    advice_browser: "Use a current version of Chrome, Edge, Firefox or Safari.",
+    secure_ok: "This page may use the microphone (https, or served from this device).",
+    secure_fail: "This page is not secure (http on a network address): browsers block the microphone.",
+    advice_secure: "Open it via https, or as localhost on this computer.",
+    permission_granted: "Allowed",
+    permission_denied: "Blocked for this site",
+    permission_prompt: "The browser will ask: allow it",
+    permission_unknown: "Not known until the microphone opens",
+    advice_permission: "Allow the microphone for this site (the icon in the address bar, or the browser's site settings), then run the check again.",
+    mic_listening: "Listening: speak or make a sound.",
+    mic_heard: |db| format!("Sound came in (peak {db} dBFS)."),
+    mic_silent: |db| format!("No sound came in (peak {db} dBFS)."),
+    mic_meter_label: "Microphone level",
+    advice_mic_silent: "Check that the microphone is connected, chosen and not muted, then speak while the check runs.",
+    mic_no_device: "No microphone was found.",
+    advice_mic_no_device: "Connect a microphone, then run the check again.",
+    audio_blocked: "The browser holds sound back until you click the page.",
+    advice_audio_blocked: "Press Run again.",
+    tone_played: "A short tone played. Did you hear it?",
+    tone_heard_nothing: "I heard nothing",
+    tone_not_heard: "You heard nothing.",
+    advice_speaker: "Turn up the volume, unmute, or choose another output device in your system settings.",
+    rtt: |ms| format!("Round trip: {ms} ms"),
+    advice_signaling: "Check the network connection; if it works, the server may be down.",
+    signaling_old_server: "The server answers only after a login (an older server).",
+    relay_ok: |address| format!("Relay address: {address}"),
+    relay_log_in: "Log in to test the relay.",
+    relay_none: "This server has no TURN relay.",
+    advice_relay: "Calls between some networks will not connect. Ask the server's administrator to check the TURN server.",
+    check_failed: |error| format!("Failed: {error}"),
+    summary_running: "Checking…",
+    summary_passed: "All checks passed: calls should work here.",
+    summary_skipped: |names| format!("Skipped: {names}."),
+    summary_failed: |names| format!("Failed: {names}. The failed checks above say what to do."),
+    run_again: "Run again",
+    check_back: "Back",
+    list_separator: ", ",
+    unsupported_insecure: "This page is not secure (http on a network address): browsers block the microphone, so calls can not work here. Open it via https or localhost.",
+    unsupported_no_webrtc: "This browser can not make calls: it has no WebRTC. Use a current version of Chrome, Edge, Firefox or Safari.",
+    unsupported_no_mic: "This browser gives no access to the microphone, so calls can not work here.",
+    history_link: "Call history",
+    back_to_call: "Back to calling",
+    history_call: "Call",
+    history_when: "Started · duration",
+    history_outcome: "Outcome",
+    history_actions: "Actions",
+    outgoing: "Outgoing",
+    incoming: "Incoming",
+    call_back: "Call back",
+    call_back_label: |id| format!("Call {id} back"),
+    outcome_answered: "Answered",
+    outcome_rejected: "Rejected",
+    outcome_busy: "Busy",
+    outcome_no_answer: "No answer",
+    outcome_cancelled: "Cancelled",
+    outcome_missed: "Missed",
+    outcome_failed: "Failed",
+    outcome_connection_lost: "Connection lost",
+    history_empty: "No calls yet.",
+    history_loading: "Loading…",
+    newer: "Newer",
+    older: "Older",
+    history_page: |n| format!("Page {n}"),
+    history_failed: |why| format!("Could not load the call history: {why}"),
+    history_unsupported: "this server keeps no call history",
+    history_refused: "the server refused your UserSig; log in again",
+    history_unreachable: "the server could not be reached",
 };
 
-/// The texts of the user's language. English only for now.
+/// Simplified Chinese (zh-CN). IDs, "UserSig", "SDKAppID" and "WebCall" stay as they are.
+pub const ZH: Strings = Strings {
+    app_name: "WebCall",
+    page_title: "WebCall 语音通话",
+    switch_language: "English",
+    switch_language_label: "切换为英文（English）",
+
+    user_id_label: "用户 ID",
+    log_in: "登录",
+    logging_in: "正在登录…",
+    user_id_empty: "请输入用户 ID",
+    user_id_invalid: "用户 ID 只能由 1–32 个字母、数字、_ 或 - 组成",
+    server_unreachable: "无法连接服务器",
+    server_refused: |status| format!("服务器拒绝了登录（HTTP {status}）"),
+    server_bad_answer: "服务器返回了无法识别的应答",
+    kicked_out: "该用户已在其他地方登录，你已被迫下线",
+    too_many_devices: "你登录的设备过多（最多 5 台），请先在其中一台上退出登录。",
+    disconnected: |reason| format!("已退出登录：{reason}"),
+    user_sig_label: "UserSig",
+    user_sig_hint: "请粘贴为此用户 ID 签发的 UserSig。",
+    user_sig_empty: "请粘贴 UserSig",
+    user_sig_from_failed: |origin, why| format!("无法从 {origin} 获取 UserSig：{why}"),
+    backend_unreachable: "没有应答（无法访问，或其 CORS 规则不允许此页面）",
+    backend_refused: |status| format!("对方返回了 HTTP {status}"),
+    backend_bad_answer: "对方的应答不是包含 user_sig 的 JSON",
+    user_sig_expired: "此 UserSig 已过期，请重新获取。",
+    user_sig_invalid: "此 UserSig 无效（已被修改，或由其他密钥签发）。",
+    user_sig_wrong_user: "此 UserSig 属于其他用户 ID。",
+    user_sig_wrong_app: "此 UserSig 属于其他应用（SDKAppID）。",
+    session_expired: "登录已过期，请重新登录。",
+
+    logged_in_as: |id| format!("当前用户：{id}"),
+    session_expiring: |minutes| {
+        format!("登录将在 {minutes} 分钟后过期。请退出，并使用新的 UserSig 重新登录。")
+    },
+    log_out: "退出登录",
+    callee_label: "被叫用户 ID",
+    call: "呼叫",
+    cancel: "取消",
+    calling: |id| format!("正在呼叫 {id}…"),
+    ringing: "等待对方接听…",
+    ringing_on: |n| format!("对方的 {n} 台设备正在响铃"),
+    callee_offline_waiting: |id| format!("{id} 不在线。{id} 登录后即会响铃。"),
+    user_online: |id| format!("{id} 在线"),
+    user_offline: |id| format!("{id} 离线"),
+    in_call_elsewhere: |id| format!("你正在其他设备上与 {id} 通话"),
+    call_self: "不能呼叫自己",
+    already_in_call: "已有通话正在进行",
+    busy_elsewhere: "你正在其他设备上通话",
+    too_many_watched: "关注的用户 ID 过多",
+    not_logged_in: "你尚未登录",
+    no_call: "当前没有通话",
+    video_unsupported: "暂不支持视频通话",
+
+    call_ended: "通话已结束",
+    call_ended_after: |duration| format!("通话已结束（{duration}）"),
+    call_ended_because: |failure| format!("通话已结束：{failure}"),
+    reconnecting: "正在重新连接… 通话不受影响，可随时挂断。",
+    reconnecting_try_later: "正在重新连接服务器，请稍后再试。",
+    audio_interrupted: "音频中断，正在重新连接…",
+    rejected: |id| format!("对方（{id}）已拒绝"),
+    busy: |id| format!("对方（{id}）忙线中"),
+    no_answer: "对方无应答",
+    no_answer_because: |why| format!("无应答：{why}"),
+    no_answer_offline: |id| format!("无应答：{id} 不在线"),
+    call_cancelled: "通话已取消",
+    caller_disconnected: |id| format!("{id} 的连接已断开，通话已取消"),
+    missed_call: |id| format!("{id} 的未接来电"),
+    answered_elsewhere: "已在其他设备上接听",
+    rejected_elsewhere: "已在其他设备上拒绝",
+
+    voice_call_from: |id| format!("{id} 邀请你语音通话"),
+    incoming_hint: "接听后即可开始通话。",
+    accept: "接听",
+    reject: "拒绝",
+
+    in_call_with: |id| format!("正在与 {id} 通话"),
+    call_duration: "通话时长",
+    connecting: "正在连接…",
+    mute: "静音",
+    unmute: "取消静音",
+    hang_up: "挂断",
+    verification_code: "验证码：",
+    verification_hint: "请与对方核对：如果双方的验证码不同，可能有人在窃听。",
+    peer_muted: |id| format!("{id} 已静音"),
+    loading_page: "加载中…",
+    mic_level: "我的麦克风",
+    peer_level: |id| format!("{id} 的声音"),
+    network_quality: "网络质量",
+    quality_unknown: "检测中…",
+    quality_bad: "很差",
+    quality_poor: "较差",
+    quality_fair: "一般",
+    quality_good: "良好",
+    quality_excellent: "优秀",
+    sending: "上行",
+    receiving: "下行",
+    round_trip: "往返时延",
+    jitter: "抖动",
+    packet_loss: "丢包率",
+    microphone: "麦克风",
+    speaker: "扬声器",
+    default_device: "默认设备",
+    unnamed_device: |n| format!("设备 {n}"),
+    speaker_default_only: "此浏览器只能用系统默认扬声器播放通话。",
+    device_failed: |why| format!("无法切换设备：{why}"),
+
+    check_link: "检测本设备",
+    check_title: "设备检测",
+    check_intro: "检测在此浏览器、此页面和当前网络下能否正常通话。",
+    check_browser: "浏览器支持",
+    check_secure: "安全页面",
+    check_permission: "麦克风权限",
+    check_mic: "麦克风音量",
+    check_speaker: "扬声器",
+    check_signaling: "信令服务器",
+    check_relay: "TURN 中继",
+    status_waiting: "等待中",
+    status_running: "检测中…",
+    status_passed: "通过",
+    status_failed: "未通过",
+    status_skipped: "已跳过",
+    browser_ok: "支持 WebRTC、麦克风和 Web Audio。",
+    speaker_selection_yes: "可以选择扬声器。",
+    speaker_selection_no: "无法选择扬声器（使用系统默认扬声器）。",
+    browser_missing: |names| format!("缺少：{names}"),
+    advice_browser: "请使用最新版的 Chrome、Edge、Firefox 或 Safari。",
+    secure_ok: "此页面可以使用麦克风（https，或来自本机）。",
+    secure_fail: "此页面不安全（通过 http 访问网络地址）：浏览器会禁止使用麦克风。",
+    advice_secure: "请通过 https 打开，或在本机上通过 localhost 打开。",
+    permission_granted: "已允许",
+    permission_denied: "此网站已被禁止使用",
+    permission_prompt: "浏览器将询问，请选择允许",
+    permission_unknown: "打开麦克风前无法得知",
+    advice_permission: "请允许此网站使用麦克风（点击地址栏中的图标，或在浏览器的网站设置中修改），然后重新检测。",
+    mic_listening: "正在聆听：请说话或发出声音。",
+    mic_heard: |db| format!("已检测到声音（峰值 {db} dBFS）。"),
+    mic_silent: |db| format!("未检测到声音（峰值 {db} dBFS）。"),
+    mic_meter_label: "麦克风音量",
+    advice_mic_silent: "请确认麦克风已连接、已选中且未静音，并在检测时说话。",
+    mic_no_device: "未找到麦克风。",
+    advice_mic_no_device: "请连接麦克风，然后重新检测。",
+    audio_blocked: "在你点击页面之前，浏览器不允许播放或采集声音。",
+    advice_audio_blocked: "请点击“重新检测”。",
+    tone_played: "已播放一段短提示音，你听到了吗？",
+    tone_heard_nothing: "没有听到",
+    tone_not_heard: "你没有听到提示音。",
+    advice_speaker: "请调高音量、取消静音，或在系统设置中选择其他输出设备。",
+    rtt: |ms| format!("往返时延：{ms} 毫秒"),
+    advice_signaling: "请检查网络连接；如果网络正常，可能是服务器故障。",
+    signaling_old_server: "服务器只在登录后应答（旧版服务器）。",
+    relay_ok: |address| format!("中继地址：{address}"),
+    relay_log_in: "登录后才能检测中继。",
+    relay_none: "此服务器没有配置 TURN 中继。",
+    advice_relay: "部分网络之间的通话将无法接通，请联系服务器管理员检查 TURN 服务器。",
+    check_failed: |error| format!("失败：{error}"),
+    summary_running: "正在检测…",
+    summary_passed: "全部检测通过：可以在此正常通话。",
+    summary_skipped: |names| format!("已跳过：{names}。"),
+    summary_failed: |names| format!("未通过：{names}。请按上方各项的提示处理。"),
+    run_again: "重新检测",
+    check_back: "返回",
+    list_separator: "、",
+    unsupported_insecure: "此页面不安全（通过 http 访问网络地址）：浏览器会禁止使用麦克风，因此无法在此通话。请通过 https 或 localhost 打开。",
+    unsupported_no_webrtc: "此浏览器不支持 WebRTC，无法通话。请使用最新版的 Chrome、Edge、Firefox 或 Safari。",
+    unsupported_no_mic: "此浏览器无法使用麦克风，因此无法在此通话。",
+    history_link: "通话记录",
+    back_to_call: "返回呼叫页",
+    history_call: "通话",
+    history_when: "开始时间 · 时长",
+    history_outcome: "结果",
+    history_actions: "操作",
+    outgoing: "呼出",
+    incoming: "呼入",
+    call_back: "回拨",
+    call_back_label: |id| format!("回拨 {id}"),
+    outcome_answered: "已接通",
+    outcome_rejected: "已拒绝",
+    outcome_busy: "对方忙",
+    outcome_no_answer: "无人接听",
+    outcome_cancelled: "已取消",
+    outcome_missed: "未接",
+    outcome_failed: "失败",
+    outcome_connection_lost: "连接中断",
+    history_empty: "还没有通话记录。",
+    history_loading: "加载中…",
+    newer: "较新",
+    older: "较早",
+    history_page: |n| format!("第 {n} 页"),
+    history_failed: |why| format!("无法加载通话记录：{why}"),
+    history_unsupported: "此服务器不保存通话记录",
+    history_refused: "服务器拒绝了你的 UserSig，请重新登录",
+    history_unreachable: "无法连接服务器",
+};
+
+/// The table of `lang`.
+pub fn strings_of(lang: Lang) -> &'static Strings {
+    match lang {
+        Lang::En => &EN,
+        Lang::ZhCn => &ZH,
+    }
+}
+
+/// The texts of the language chosen now (see [`crate::lang`]).
 pub fn t() -> &'static Strings {
-    &EN
+    strings_of(lang::current())
 }
 
 impl Strings {
@@ -333,6 +786,430 @@ pub fn clock(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use webcall_client::UserIdError;
+
+    /// One text of a table: how it reads with sample arguments, and those arguments, which it
+    /// must show.
+    trait Sample {
+        fn sample(self) -> (String, Vec<String>);
+    }
+
+    impl Sample for &'static str {
+        fn sample(self) -> (String, Vec<String>) {
+            (self.to_owned(), Vec::new())
+        }
+    }
+
+    impl Sample for fn(&str) -> String {
+        fn sample(self) -> (String, Vec<String>) {
+            (self("arg-one"), vec!["arg-one".into()])
+        }
+    }
+
+    impl Sample for fn(&str, &str) -> String {
+        fn sample(self) -> (String, Vec<String>) {
+            (
+                self("arg-one", "arg-two"),
+                vec!["arg-one".into(), "arg-two".into()],
+            )
+        }
+    }
+
+    impl Sample for fn(u16) -> String {
+        fn sample(self) -> (String, Vec<String>) {
+            (self(4242), vec!["4242".into()])
+        }
+    }
+
+    impl Sample for fn(u32) -> String {
+        fn sample(self) -> (String, Vec<String>) {
+            (self(4242), vec!["4242".into()])
+        }
+    }
+
+    impl Sample for fn(u64) -> String {
+        fn sample(self) -> (String, Vec<String>) {
+            (self(4242), vec!["4242".into()])
+        }
+    }
+
+    /// Every text of `table`, by field name. The pattern names every field: a field added to
+    /// [`Strings`] must be added here too, and so is checked in every table.
+    fn texts(table: &Strings) -> Vec<(&'static str, String, Vec<String>)> {
+        macro_rules! all {
+            ($($field:ident),* $(,)?) => {{
+                let Strings { $($field),* } = table;
+                vec![$({
+                    let (text, args) = Sample::sample(*$field);
+                    (stringify!($field), text, args)
+                }),*]
+            }};
+        }
+        all!(
+            app_name,
+            page_title,
+            switch_language,
+            switch_language_label,
+            user_id_label,
+            log_in,
+            logging_in,
+            user_id_empty,
+            user_id_invalid,
+            server_unreachable,
+            server_refused,
+            server_bad_answer,
+            kicked_out,
+            too_many_devices,
+            disconnected,
+            user_sig_label,
+            user_sig_hint,
+            user_sig_empty,
+            user_sig_from_failed,
+            backend_unreachable,
+            backend_refused,
+            backend_bad_answer,
+            user_sig_expired,
+            user_sig_invalid,
+            user_sig_wrong_user,
+            user_sig_wrong_app,
+            session_expired,
+            logged_in_as,
+            session_expiring,
+            reconnecting,
+            reconnecting_try_later,
+            audio_interrupted,
+            log_out,
+            callee_label,
+            call,
+            cancel,
+            calling,
+            ringing,
+            ringing_on,
+            callee_offline_waiting,
+            user_online,
+            user_offline,
+            in_call_elsewhere,
+            call_self,
+            already_in_call,
+            busy_elsewhere,
+            too_many_watched,
+            not_logged_in,
+            no_call,
+            video_unsupported,
+            call_ended,
+            call_ended_after,
+            call_ended_because,
+            rejected,
+            busy,
+            no_answer,
+            no_answer_because,
+            no_answer_offline,
+            call_cancelled,
+            caller_disconnected,
+            missed_call,
+            answered_elsewhere,
+            rejected_elsewhere,
+            voice_call_from,
+            incoming_hint,
+            accept,
+            reject,
+            in_call_with,
+            call_duration,
+            connecting,
+            mute,
+            unmute,
+            hang_up,
+            verification_code,
+            verification_hint,
+            peer_muted,
+            loading_page,
+            mic_level,
+            peer_level,
+            network_quality,
+            quality_unknown,
+            quality_bad,
+            quality_poor,
+            quality_fair,
+            quality_good,
+            quality_excellent,
+            sending,
+            receiving,
+            round_trip,
+            jitter,
+            packet_loss,
+            microphone,
+            speaker,
+            default_device,
+            unnamed_device,
+            speaker_default_only,
+            device_failed,
+            check_link,
+            check_title,
+            check_intro,
+            check_browser,
+            check_secure,
+            check_permission,
+            check_mic,
+            check_speaker,
+            check_signaling,
+            check_relay,
+            status_waiting,
+            status_running,
+            status_passed,
+            status_failed,
+            status_skipped,
+            browser_ok,
+            speaker_selection_yes,
+            speaker_selection_no,
+            browser_missing,
+            advice_browser,
+            secure_ok,
+            secure_fail,
+            advice_secure,
+            permission_granted,
+            permission_denied,
+            permission_prompt,
+            permission_unknown,
+            advice_permission,
+            mic_listening,
+            mic_heard,
+            mic_silent,
+            mic_meter_label,
+            advice_mic_silent,
+            mic_no_device,
+            advice_mic_no_device,
+            audio_blocked,
+            advice_audio_blocked,
+            tone_played,
+            tone_heard_nothing,
+            tone_not_heard,
+            advice_speaker,
+            rtt,
+            advice_signaling,
+            signaling_old_server,
+            relay_ok,
+            relay_log_in,
+            relay_none,
+            advice_relay,
+            check_failed,
+            summary_running,
+            summary_passed,
+            summary_skipped,
+            summary_failed,
+            run_again,
+            check_back,
+            list_separator,
+            unsupported_insecure,
+            unsupported_no_webrtc,
+            unsupported_no_mic,
+            history_link,
+            back_to_call,
+            history_call,
+            history_when,
+            history_outcome,
+            history_actions,
+            outgoing,
+            incoming,
+            call_back,
+            call_back_label,
+            outcome_answered,
+            outcome_rejected,
+            outcome_busy,
+            outcome_no_answer,
+            outcome_cancelled,
+            outcome_missed,
+            outcome_failed,
+            outcome_connection_lost,
+            history_empty,
+            history_loading,
+            newer,
+            older,
+            history_page,
+            history_failed,
+            history_unsupported,
+            history_refused,
+            history_unreachable,
+        )
+    }
+
+    /// ZH texts that are the same in every language: names and technical terms.
+    const SAME_IN_ZH: &[&str] = &["app_name", "user_sig_label", "switch_language"];
+
+    /// Whether `text` has a Chinese character (CJK ideographs and punctuation).
+    fn has_chinese(text: &str) -> bool {
+        text.chars()
+            .any(|c| matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3000}'..='\u{303f}'))
+    }
+
+    #[test]
+    fn every_text_shows_its_arguments() {
+        for (lang, table) in [("en", &EN), ("zh", &ZH)] {
+            for (field, text, args) in texts(table) {
+                assert!(!text.trim().is_empty(), "{lang}.{field} is empty");
+                for arg in args {
+                    assert!(text.contains(&arg), "{lang}.{field} {text:?} lacks {arg:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_chinese_text_is_chinese() {
+        let english: Vec<_> = texts(&EN);
+        for ((field, zh, _), (_, en, _)) in texts(&ZH).into_iter().zip(english) {
+            if SAME_IN_ZH.contains(&field) {
+                assert!(
+                    !has_chinese(&zh),
+                    "zh.{field} {zh:?} is a name, not Chinese"
+                );
+                continue;
+            }
+            assert!(has_chinese(&zh), "zh.{field} {zh:?} is not Chinese");
+            assert_ne!(zh, en, "zh.{field} is the English text");
+        }
+    }
+
+    #[test]
+    fn english_texts_are_english() {
+        for (field, text, _) in texts(&EN) {
+            // The switch names Chinese in Chinese.
+            if field.starts_with("switch_language") {
+                continue;
+            }
+            assert!(!has_chinese(&text), "en.{field} {text:?} has Chinese");
+        }
+    }
+
+    /// What every [`Strings`] helper says in `table`, for every case it words; the bool tells
+    /// whether the text is the table's own (not a message passed through).
+    fn helper_texts(table: &Strings) -> Vec<(String, bool)> {
+        let notices = [
+            Notice::CallEnded {
+                duration_secs: None,
+                failure: None,
+            },
+            Notice::CallEnded {
+                duration_secs: Some(42),
+                failure: None,
+            },
+            Notice::CallEnded {
+                duration_secs: Some(42),
+                failure: Some("x".into()),
+            },
+            Notice::Rejected("bob".into()),
+            Notice::Busy("bob".into()),
+            Notice::NoAnswer(None),
+            Notice::NoAnswer(Some("x".into())),
+            Notice::NoAnswerOffline("bob".into()),
+            Notice::Cancelled,
+            Notice::CallerDisconnected("bob".into()),
+            Notice::AnsweredElsewhere,
+            Notice::RejectedElsewhere,
+            Notice::Missed("bob".into()),
+            Notice::Error("passed through".into()),
+        ];
+        let client_errors = [
+            ClientError::BadUserId(UserIdError::BadCharacter),
+            ClientError::NotLoggedIn,
+            ClientError::AlreadyLoggedIn,
+            ClientError::CallSelf,
+            ClientError::Busy,
+            ClientError::InCallElsewhere,
+            ClientError::TooManyWatched,
+            ClientError::NoCall("accept"),
+            ClientError::Unsupported,
+            ClientError::Reconnecting,
+        ];
+        let login_errors = [
+            LoginError::Message("passed through".into()),
+            LoginError::KickedOut,
+            LoginError::TooManyDevices,
+            LoginError::Disconnected("x".into()),
+            LoginError::UserSigExpired,
+            LoginError::UserSigInvalid,
+            LoginError::UserSigWrongUser,
+            LoginError::UserSigWrongApp,
+            LoginError::SessionExpired,
+        ];
+        let api_errors = || {
+            [
+                ApiError::Unreachable,
+                ApiError::Status(500),
+                ApiError::BadAnswer,
+            ]
+        };
+        let mut out = Vec::new();
+        for notice in &notices {
+            let own = !matches!(notice, Notice::Error(_));
+            out.push((table.notice(notice), own));
+        }
+        for error in &client_errors {
+            out.push((table.client_error(error), true));
+        }
+        for error in &login_errors {
+            let own = !matches!(error, LoginError::Message(_));
+            out.push((table.login_error(error), own));
+        }
+        for error in api_errors() {
+            out.push((table.api_error(&error), true));
+            out.push((
+                table.user_sig_error(&UserSigError::Server(error.clone())),
+                true,
+            ));
+            let backend = UserSigError::Backend {
+                origin: "https://backend.test".into(),
+                error,
+            };
+            out.push((table.user_sig_error(&backend), true));
+        }
+        for ringing in [0, 1, 3] {
+            out.push((table.dialing_status("bob", ringing), true));
+        }
+        for online in [true, false] {
+            out.push((table.presence("bob", online), true));
+        }
+        out.push((table.expiry_warning(300), true));
+        for id in ["", "a b"] {
+            let refusal = table.check_user_id(id).expect_err("an invalid user ID");
+            out.push((refusal.to_owned(), true));
+        }
+        out
+    }
+
+    #[test]
+    fn both_tables_word_every_helper() {
+        let (en, zh) = (helper_texts(&EN), helper_texts(&ZH));
+        assert_eq!(en.len(), zh.len());
+        for ((en, _), (zh, own)) in en.into_iter().zip(zh) {
+            assert!(!en.is_empty() && !zh.is_empty());
+            if own {
+                assert!(has_chinese(&zh), "{zh:?} (for {en:?}) is not Chinese");
+                assert!(!has_chinese(&en), "{en:?} has Chinese");
+            } else {
+                assert_eq!(zh, en, "a passed-through message is shown as it came");
+            }
+        }
+    }
+
+    #[test]
+    fn each_language_has_its_table() {
+        assert_eq!(strings_of(Lang::En).page_title, EN.page_title);
+        assert_eq!(strings_of(Lang::ZhCn).page_title, ZH.page_title);
+        assert_eq!(
+            t().page_title,
+            EN.page_title,
+            "English until chosen otherwise"
+        );
+        assert_eq!(ZH.notice(&Notice::Cancelled), "通话已取消");
+        assert_eq!(
+            ZH.notice(&Notice::CallEnded {
+                duration_secs: Some(42),
+                failure: None
+            }),
+            "通话已结束（00:42）"
+        );
+        assert_eq!((ZH.calling)("bob"), "正在呼叫 bob…");
+    }
 
     #[test]
     fn clock_reads_minutes_then_hours() {
@@ -345,7 +1222,7 @@ mod tests {
 
     #[test]
     fn notices_read_as_specified() {
-        let t = t();
+        let t = &EN;
         let ended = |duration_secs, failure| Notice::CallEnded {
             duration_secs,
             failure,
@@ -380,7 +1257,7 @@ mod tests {
 
     #[test]
     fn multi_device_and_presence_texts_read_as_specified() {
-        let t = t();
+        let t = &EN;
         assert_eq!(
             t.notice(&Notice::NoAnswerOffline("bob".into())),
             "No answer: bob is offline"
@@ -425,7 +1302,7 @@ mod tests {
 
     #[test]
     fn usersig_texts_read_as_specified() {
-        let t = t();
+        let t = &EN;
         assert_eq!(
             t.login_error(&LoginError::UserSigExpired),
             "This UserSig has expired. Get a new one."
@@ -466,7 +1343,7 @@ mod tests {
 
     #[test]
     fn usersig_fetch_failures_name_where_they_came_from() {
-        let t = t();
+        let t = &EN;
         let backend = |error| UserSigError::Backend {
             origin: "https://backend.example.com".into(),
             error,

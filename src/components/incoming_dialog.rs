@@ -1,8 +1,9 @@
 //! The incoming-call dialog, above whatever page is showing while a call rings here.
 //!
-//! A modal `role="dialog"`: focus moves to "Accept" when it rings, Tab stays between its two
-//! buttons, and focus goes back where it was when the dialog closes (if that is still on the
-//! page). Accepting moves the app to `/in-call` through the state.
+//! A modal `role="dialog"`, named by its title and described by its hint: focus moves to
+//! "Accept" when it rings, Tab stays between its two buttons, and focus goes back where it was
+//! when the dialog closes (if that is still on the page). Accepting moves the app to `/in-call`
+//! through the state. It re-renders in the new language when the user switches.
 
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -27,6 +28,7 @@ struct RingingProps {
 
 #[function_component]
 fn Ringing(props: &RingingProps) -> Html {
+    // Re-renders in the new language on a switch, through `use_calling`.
     let calling = use_calling();
     let accept_ref = use_node_ref();
     let reject_ref = use_node_ref();
@@ -79,14 +81,17 @@ fn Ringing(props: &RingingProps) -> Html {
     let t = t();
     html! {
         <div class="backdrop">
-            <div class="dialog" role="dialog" aria-modal="true"
-                aria-labelledby="incoming-title" {onkeydown}>
+            <div id="incoming" class="dialog" role="dialog" aria-modal="true"
+                aria-labelledby="incoming-title" aria-describedby="incoming-hint" {onkeydown}>
                 <h2 id="incoming-title">{ (t.voice_call_from)(&props.caller) }</h2>
+                <p id="incoming-hint" class="detail">{ t.incoming_hint }</p>
                 <div class="actions">
-                    <button ref={accept_ref} class="primary" onclick={accept}>
+                    <button id="accept" ref={accept_ref} type="button" class="primary"
+                        onclick={accept}>
                         { t.accept }
                     </button>
-                    <button ref={reject_ref} class="danger" onclick={reject}>
+                    <button id="reject" ref={reject_ref} type="button" class="danger"
+                        onclick={reject}>
                         { t.reject }
                     </button>
                 </div>

@@ -3,14 +3,18 @@
 //! shows "Calling bob…", whether bob's devices ring, and a Cancel button; afterwards the notice
 //! says how the call ended. While the user is in a call on another device, a banner says so and
 //! the Call button is disabled. When the session is about to end and cannot be renewed (its
-//! UserSig was pasted), a banner asks the user to log in again with a new one.
+//! UserSig was pasted), a banner asks the user to log in again with a new one. As on
+//! `/login`, a notice says when calls can not work on this page at all, and a link leads to the
+//! device check.
 
 use web_sys::HtmlInputElement;
 use webcall_client::validate_user_id;
 use yew::prelude::*;
+use yew_router::prelude::Link;
 
-use crate::components::notice;
+use crate::components::{notice, unsupported};
 use crate::hooks::{use_app_state, use_calling};
+use crate::route::Route;
 use crate::state::CallView;
 use crate::strings::t;
 
@@ -108,9 +112,10 @@ pub fn CallPage() -> Html {
     });
     html! {
         <section class="card">
+            { unsupported() }
             <div class="row spread">
                 <p>{ (t.logged_in_as)(user_id) }</p>
-                <button type="button" onclick={log_out}>{ t.log_out }</button>
+                <button id="log-out" type="button" onclick={log_out}>{ t.log_out }</button>
             </div>
             <div id="session-warning" role="status">
                 if let Some(secs) = state.expiry_warning_secs {
@@ -129,7 +134,8 @@ pub fn CallPage() -> Html {
                         autocapitalize="none" spellcheck="false" disabled={dialing} {oninput}
                         aria-invalid={error.is_some().then_some("true")}
                         aria-describedby="presence call-error" />
-                    <button type="submit" class="primary" disabled={dialing || elsewhere.is_some()}>
+                    <button id="call" type="submit" class="primary"
+                        disabled={dialing || elsewhere.is_some()}>
                         { t.call }
                     </button>
                 </div>
@@ -143,11 +149,19 @@ pub fn CallPage() -> Html {
             <div class="row status">
                 { notice(&state) }
                 if dialing {
-                    <button type="button" ref={cancel_ref} class="danger" onclick={cancel}>
+                    <button id="cancel" type="button" ref={cancel_ref} class="danger"
+                        onclick={cancel}>
                         { t.cancel }
                     </button>
                 }
             </div>
+            <p class="links">
+                <Link<Route> to={Route::History} classes="history-link">
+                    { t.history_link }
+                </Link<Route>>
+                { " · " }
+                <Link<Route> to={Route::Check}>{ t.check_link }</Link<Route>>
+            </p>
         </section>
     }
 }

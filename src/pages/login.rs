@@ -1,6 +1,7 @@
 //! `/login`: a user ID and a button, and in strict mode without a UserSig URL a second field,
 //! "UserSig", where the user pastes a UserSig issued elsewhere (by `webcall-server usersig`,
-//! say).
+//! say). A notice says when calls can not work on this page at all (see
+//! [`unsupported`](crate::components::unsupported)); a link leads to the device check.
 //!
 //! Logging in gets the UserSig where `/api/config` says (asked at start-up, or here when that
 //! failed; see [`api`]): the development endpoint, the customer's backend, or the pasted one;
@@ -11,9 +12,12 @@
 use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
+use yew_router::prelude::Link;
 
 use crate::api::{self, LoginConfig, UserSigSource};
+use crate::components::unsupported;
 use crate::hooks::{use_app_state, use_calling};
+use crate::route::Route;
 use crate::session_store::SavedSession;
 use crate::state::{Action, AppState, LoginError};
 use crate::strings::t;
@@ -127,10 +131,11 @@ pub fn LoginPage() -> Html {
     });
     let aria_invalid = |field| (error_field == Some(field)).then_some("true");
     let submit = html! {
-        <button type="submit" class="primary" disabled={busy}>{ t.log_in }</button>
+        <button id="log-in" type="submit" class="primary" disabled={busy}>{ t.log_in }</button>
     };
     html! {
         <section class="card">
+            { unsupported() }
             <form {onsubmit} novalidate=true>
                 <label for="user-id">{ t.user_id_label }</label>
                 <div class="fill">
@@ -157,6 +162,7 @@ pub fn LoginPage() -> Html {
                     <p>{ t.logging_in }</p>
                 }
             </div>
+            <p class="links"><Link<Route> to={Route::Check}>{ t.check_link }</Link<Route>></p>
         </section>
     }
 }
