@@ -12,9 +12,12 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use webcall_client::{CallEvent, CallType, ClientError, Subscription, WebCall, WebCallOptions};
+#[cfg(feature = "extra-pages")]
+use webcall_client::{HistoryError, HistoryPage};
 use yew::UseReducerDispatcher;
 
 use crate::api::{self, UserSigSource};
+use crate::device_prefs::{self, Kind};
 use crate::session_store::{self, SavedSession};
 use crate::state::{Action, AppState};
 use crate::strings::t;
@@ -75,6 +78,16 @@ impl Calling {
         // would keep it alive forever.
         let inner = Rc::downgrade(&self.0);
         let subscription = webcall.on_event(move |event| on_event(&inner, event));
+        // The devices chosen on an earlier visit.
+        let mic = device_prefs::load(Kind::Microphone);
+        let speaker = device_prefs::load(Kind::Speaker);
+        let for_devices = webcall.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = for_devices.set_microphone(mic.as_deref()).await;
+            if speaker.is_some() && for_devices.speaker_selection_supported() {
+                let _ = for_devices.set_speaker(speaker.as_deref()).await;
+            }
+        });
         *self.0.client.borrow_mut() = Some(Client {
             webcall: webcall.clone(),
             sdk_app_id,
@@ -161,6 +174,29 @@ impl Calling {
         Ok(())
     }
 
+    /// The logged-in session's ICE servers (TURN credentials included), for the device
+    /// check's relay test; `None` when nobody is logged in.
+    #[cfg(feature = "extra-pages")]
+    pub fn ice_servers(&self) -> Option<Vec<webcall_client::check::IceServer>> {
+        let webcall = self.client()?;
+        webcall.user_id()?;
+        Some(webcall.ice_servers())
+    }
+
+    /// The calling service, for the live readings of a call (volumes, quality, devices),
+    /// which components subscribe to themselves: they change several times a second and stay
+    /// out of the app state (see `live`).
+    pub fn webcall(&self) -> Option<WebCall> {
+        self.client()
+    }
+
+    /// Page `page` of the logged-in user's call history, newest first.
+    #[cfg(feature = "extra-pages")]
+    pub async fn history(&self, page: u32) -> Result<HistoryPage, HistoryError> {
+        let webcall = self.client().ok_or(HistoryError::NotLoggedIn)?;
+        webcall.history(page).await
+    }
+
     /// Mutes or unmutes the microphone.
     pub fn set_muted(&self, muted: bool) -> Result<(), ClientError> {
         self.client()
@@ -190,6 +226,10 @@ fn on_event(inner: &Weak<Inner>, event: &CallEvent) {
             inner.watched.borrow_mut().take();
         }
         CallEvent::SessionExpiring { expires_in_secs } => renew(&inner, *expires_in_secs),
+        // Live readings: for the components that draw them (see `live`), not the state.
+        CallEvent::UserVoiceVolume { .. }
+        | CallEvent::NetworkQuality(_)
+        | CallEvent::DevicesUpdated(_) => return,
         _ => {}
     }
     let snapshot = inner
@@ -241,7 +281,7 @@ fn renew(inner: &Inner, expires_in_secs: u64) {
 }
 
 /// The signaling WebSocket on the page's own host: `wss:` on https pages, `ws:` otherwise.
-fn server_url() -> String {
+pub fn server_url() -> String {
     let location = web_sys::window().map(|w| w.location());
     let protocol = location.as_ref().and_then(|l| l.protocol().ok());
     let host = location.and_then(|l| l.host().ok()).unwrap_or_default();

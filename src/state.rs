@@ -60,6 +60,8 @@ pub enum CallView {
         interrupted: bool,
         /// Whether the user's microphone is muted.
         muted: bool,
+        /// Whether the other party's microphone is muted.
+        peer_muted: bool,
         /// The call's verification code (`"123 456"`), once the audio has connected.
         verification_code: Option<String>,
     },
@@ -282,7 +284,12 @@ impl AppState {
             | CallEvent::InCallElsewhereEnded { .. }
             | CallEvent::VerificationCode { .. }
             | CallEvent::AudioInterrupted { .. }
-            | CallEvent::AudioRestored { .. } => {}
+            | CallEvent::AudioRestored { .. }
+            | CallEvent::UserAudioAvailable { .. } => {}
+            // Live readings go to the components that draw them (see `live`).
+            CallEvent::UserVoiceVolume { .. }
+            | CallEvent::NetworkQuality(_)
+            | CallEvent::DevicesUpdated(_) => {}
             CallEvent::UserAccept { .. } => self.notice = None,
             CallEvent::Reject { user_id } => self.notice = Some(Notice::Rejected(user_id)),
             CallEvent::LineBusy { user_id } => self.notice = Some(Notice::Busy(user_id)),
@@ -359,6 +366,7 @@ impl AppState {
                     connected: false,
                     interrupted: false,
                     muted,
+                    peer_muted: false,
                     verification_code: None,
                 }
             }
@@ -368,6 +376,7 @@ impl AppState {
                 connected,
                 interrupted,
                 muted,
+                peer_muted,
                 verification_code,
                 ..
             } => CallView::InCall {
@@ -376,6 +385,7 @@ impl AppState {
                 connected,
                 interrupted,
                 muted,
+                peer_muted,
                 verification_code,
             },
             CallState::Elsewhere { peer, .. } => CallView::Elsewhere { peer },
@@ -534,6 +544,7 @@ mod tests {
             connected: false,
             interrupted: false,
             muted: false,
+            peer_muted: false,
             verification_code: None,
         }
     }
@@ -673,6 +684,7 @@ mod tests {
                 connected: false,
                 interrupted: false,
                 muted: false,
+                peer_muted: false,
                 verification_code: None
             }
         );
@@ -978,6 +990,7 @@ mod tests {
                 connected: false,
                 interrupted: false,
                 muted: true,
+                peer_muted: false,
                 verification_code: None
             }
         );
@@ -1287,6 +1300,7 @@ mod tests {
                 connected: false,
                 interrupted: false,
                 muted: false,
+                peer_muted: false,
                 verification_code: None
             }
         );
@@ -1302,6 +1316,7 @@ mod tests {
             connected: true,
             interrupted: false,
             muted: false,
+            peer_muted: false,
             verification_code: code.map(Into::into),
         };
         let code_of = |state: &AppState| match &state.call {
@@ -1376,6 +1391,7 @@ mod tests {
                 connected: false,
                 interrupted: false,
                 muted: false,
+                peer_muted: false,
                 verification_code: None
             }
         );

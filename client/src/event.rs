@@ -34,6 +34,10 @@ pub enum NoRespReason {
 /// | `CALLING_TIMEOUT`    | [`CallingTimeout`](CallEvent::CallingTimeout)   |
 /// | `CALL_END`           | [`CallEnd`](CallEvent::CallEnd)                 |
 /// | `KICKED_OUT`         | [`KickedOut`](CallEvent::KickedOut)             |
+/// | `USER_AUDIO_AVAILABLE` | [`UserAudioAvailable`](CallEvent::UserAudioAvailable) |
+/// | `USER_VOICE_VOLUME`  | [`UserVoiceVolume`](CallEvent::UserVoiceVolume) |
+/// | `NETWORK_QUALITY`    | [`NetworkQuality`](CallEvent::NetworkQuality)   |
+/// | `DEVICED_UPDATED`    | [`DevicesUpdated`](CallEvent::DevicesUpdated)   |
 /// | `ERROR`              | [`Error`](CallEvent::Error)                     |
 /// | (WebCall)            | [`Ringing`](CallEvent::Ringing), [`AnsweredElsewhere`](CallEvent::AnsweredElsewhere), [`RejectedElsewhere`](CallEvent::RejectedElsewhere), [`InCallElsewhere`](CallEvent::InCallElsewhere), [`InCallElsewhereEnded`](CallEvent::InCallElsewhereEnded), [`PresenceChanged`](CallEvent::PresenceChanged), [`SessionExpiring`](CallEvent::SessionExpiring), [`SessionRenewed`](CallEvent::SessionRenewed), [`VerificationCode`](CallEvent::VerificationCode), [`Reconnecting`](CallEvent::Reconnecting), [`Reconnected`](CallEvent::Reconnected), [`AudioInterrupted`](CallEvent::AudioInterrupted), [`AudioRestored`](CallEvent::AudioRestored) |
 ///
@@ -157,6 +161,20 @@ pub enum CallEvent {
     /// audio has connected, and again only if the code changes; also in
     /// [`CallState::InCall`].
     VerificationCode { call_id: CallId, code: String },
+    /// `USER_AUDIO_AVAILABLE`: the other party of the call muted (`available: false`) or
+    /// unmuted its microphone. Also in [`CallState::InCall`] (`peer_muted`).
+    UserAudioAvailable { user_id: UserId, available: bool },
+    /// `USER_VOICE_VOLUME`: how loud this user's microphone (`local`) and the other party
+    /// (`remote`) are now, 0–100; during an accepted call, a few times a second, whenever a
+    /// value changes. A muted microphone is 0.
+    UserVoiceVolume { local: u8, remote: u8 },
+    /// `NETWORK_QUALITY`: how well the call's audio travels each way, once a second during an
+    /// accepted call.
+    NetworkQuality(NetworkQuality),
+    /// `DEVICED_UPDATED` (sic, TRTCCalling's spelling): a microphone or speaker was plugged in
+    /// or out (or the labels became known once the microphone was allowed). The lists as they
+    /// are now; see [`WebCall::devices`](crate::WebCall::devices).
+    DevicesUpdated(Devices),
     /// `KICKED_OUT`: the same user logged in elsewhere and this session was closed (only on a
     /// server that allows one device per user).
     KickedOut,
@@ -196,10 +214,54 @@ pub enum CallState {
         interrupted: bool,
         /// Whether this user's microphone is muted.
         muted: bool,
+        /// Whether the other party's microphone is muted
+        /// ([`CallEvent::UserAudioAvailable`]).
+        peer_muted: bool,
         /// The call's verification code ([`CallEvent::VerificationCode`]), once the audio has
         /// connected and the code is computed.
         verification_code: Option<String>,
     },
     /// This user is in a call with `peer` on another device.
     Elsewhere { peer: UserId, call_id: CallId },
+}
+
+/// The quality of a call's audio in both directions ([`CallEvent::NetworkQuality`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkQuality {
+    /// What this side sends, as the other side receives it (from its RTCP receiver reports).
+    pub sending: Quality,
+    /// What this side receives.
+    pub receiving: Quality,
+}
+
+/// One direction's quality over the last second.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Quality {
+    /// 5 excellent, 4 good, 3 fair, 2 poor, 1 bad (nothing arrives); 0 unknown (nothing to
+    /// measure yet). The worst of what the loss, the jitter and the round trip allow.
+    pub level: u8,
+    /// Round-trip time between the two browsers, in milliseconds.
+    pub rtt_ms: Option<u32>,
+    /// Jitter (variation of packet arrival), in milliseconds.
+    pub jitter_ms: Option<u32>,
+    /// Packets lost over the last second, in thousandths (15 = 1.5 %).
+    pub loss_permille: Option<u32>,
+}
+
+/// The audio devices the browser offers ([`WebCall::devices`](crate::WebCall::devices)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Devices {
+    pub microphones: Vec<Device>,
+    /// Empty when the browser can not choose where audio plays (no `setSinkId`): then the
+    /// system's default output plays the call.
+    pub speakers: Vec<Device>,
+}
+
+/// One microphone or speaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// The browser's `deviceId`, stable for this site across visits.
+    pub id: String,
+    /// What the user calls it; empty until the page was allowed the microphone once.
+    pub label: String,
 }

@@ -58,6 +58,7 @@
 //! microphone track and the timers. Remote audio plays through an `<audio>` element the client
 //! owns; the app does not have to touch media.
 
+pub mod check;
 mod error;
 mod event;
 pub mod machine;
@@ -65,6 +66,7 @@ mod shell;
 pub mod verification;
 
 pub use error::{ClientError, IceServerError, MediaError};
-pub use event::{CallEvent, CallState, NoRespReason};
-pub use shell::{Subscription, WebCall, WebCallOptions};
+pub use event::{CallEvent, CallState, Device, Devices, NetworkQuality, NoRespReason, Quality};
+pub use shell::{HistoryError, Subscription, WebCall, WebCallOptions};
 pub use webcall_protocol::{validate_user_id, CallType, UserId, UserIdError};
+pub use webcall_protocol::{CallDirection, HistoryEntry, HistoryOutcome, HistoryPage};

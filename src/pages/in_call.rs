@@ -1,6 +1,7 @@
-//! `/in-call`: who the user is talking to, for how long, the call's verification code, and the
-//! mute and hang-up buttons. The remote audio plays through the client's own `<audio>`
-//! element; nothing to do here.
+//! `/in-call`: who the user is talking to, for how long, the call's verification code, whether
+//! the other side muted, both volumes and the network quality (`CallReadings`), the mute and
+//! hang-up buttons and the device menus. The remote audio plays through the client's own
+//! `<audio>` element; nothing to do here.
 //!
 //! The verification code (in the element `#verification-code`, `"123 456"`) is the same on
 //! both sides of an honest call; the hint under it asks the users to compare it.
@@ -8,6 +9,7 @@
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
+use crate::components::{CallReadings, DeviceMenu};
 use crate::hooks::{use_app_state, use_calling, use_focus_on_mount};
 use crate::state::CallView;
 use crate::strings::{clock, t};
@@ -43,6 +45,7 @@ pub fn InCallPage() -> Html {
         peer,
         connected,
         interrupted,
+        peer_muted,
         verification_code,
         ..
     } = &state.call
@@ -82,12 +85,21 @@ pub fn InCallPage() -> Html {
                     <p>{ t.connecting }</p>
                 }
             </div>
+            // Kept in its height, so that the page does not move when it shows.
+            <p id="peer-muted" class="slot-line" aria-live="polite">
+                if *peer_muted { { (t.peer_muted)(peer) } }
+            </p>
+            <CallReadings peer={peer.clone()} />
             <div class="actions">
-                <button type="button" onclick={toggle_mute}>
+                <button id="mute" type="button" aria-pressed={muted.to_string()}
+                    onclick={toggle_mute}>
                     { if muted { t.unmute } else { t.mute } }
                 </button>
-                <button type="button" class="danger" onclick={hang_up}>{ t.hang_up }</button>
+                <button id="hang-up" type="button" class="danger" onclick={hang_up}>
+                    { t.hang_up }
+                </button>
             </div>
+            <DeviceMenu />
         </section>
     }
 }

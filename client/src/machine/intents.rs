@@ -5,7 +5,7 @@
 //! or returns an error and changes nothing, so the app learns synchronously whether it can do
 //! what the user asked.
 
-use webcall_protocol::{validate_user_id, CallId, CallType, ClientMsg, UserId};
+use webcall_protocol::{validate_user_id, CallId, CallType, ClientMsg, Signal, UserId};
 
 use super::reconnect::Link;
 use super::{Call, Machine, MediaCommand, Millis, Output, Session, Timer, LOGIN_TIMEOUT_MS};
@@ -168,11 +168,20 @@ impl Machine {
     }
 
     pub(super) fn set_mic_mute(&mut self, mute: bool) -> Result<(), ClientError> {
-        let Call::Active { muted, .. } = &mut self.call else {
+        let Call::Active { muted, call_id, .. } = &mut self.call else {
             return Err(ClientError::NoCall("mute"));
         };
+        let changed = *muted != mute;
         *muted = mute;
+        let call_id = call_id.clone();
         self.out(Output::Media(MediaCommand::SetMicMuted(mute)));
+        if changed {
+            // The other side shows it (`UserAudioAvailable`).
+            self.send(ClientMsg::Signal {
+                call_id,
+                signal: Signal::Mute { muted: mute },
+            });
+        }
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 
 use webcall_protocol::{CallType, ClientMsg, IceServer, ServerMsg, Signal, UserId};
 
+use super::quality::StatsSample;
 use crate::{CallEvent, IceServerError, MediaError};
 
 /// The WebSocket close code of a connection that dropped without a close frame, or a socket
@@ -92,6 +93,17 @@ pub enum Timer {
     IceRestart,
     /// The interrupted audio path had its time to come back.
     MediaLost,
+    /// Time to sample the call's statistics (see `quality`).
+    Stats,
+}
+
+/// A call-progress tone the shell plays (synthesized; see [`MediaCommand::Tone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// The caller hears that the callee's devices ring.
+    Ringback,
+    /// A call rings here.
+    Ringtone,
 }
 
 /// A command to the media layer (microphone + `RTCPeerConnection` + remote audio playback).
@@ -130,6 +142,10 @@ pub enum MediaCommand {
     SetMicMuted(bool),
     /// Close the peer connection, stop the microphone, stop remote playback.
     Close,
+    /// Read the peer connection's statistics; answer with [`MediaEvent::Stats`].
+    SampleStats,
+    /// Play `Some` tone (replacing the one playing), or stop it (`None`).
+    Tone(Option<Tone>),
 }
 
 /// A result from the media layer.
@@ -158,4 +174,6 @@ pub enum MediaEvent {
     /// The peer connection has gathered all its local ICE candidates (the `icecandidate`
     /// event without a candidate).
     GatheringComplete,
+    /// The statistics asked for with [`MediaCommand::SampleStats`].
+    Stats(StatsSample),
 }

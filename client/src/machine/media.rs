@@ -117,6 +117,8 @@ impl Machine {
             // STUN/TURN: see `ice`.
             MediaEvent::IceServerFailed(error) => self.ice_server_failed(now, error),
             MediaEvent::GatheringComplete => self.gathering_complete(now),
+            // Volume and network quality: see `quality`.
+            MediaEvent::Stats(sample) => self.stats_sampled(now, sample),
         }
     }
 }

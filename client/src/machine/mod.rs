@@ -46,18 +46,21 @@ mod intents;
 mod io;
 mod media;
 mod presence;
+mod quality;
 mod reconnect;
 mod recovery;
 mod sequence;
 mod server;
 mod session;
+mod tone;
 
 use std::collections::VecDeque;
 
 use webcall_protocol::{CallId, CallType, ClientMsg, IceServer, UserId};
 
 pub use backoff::MAX_BACKOFF_MS;
-pub use io::{Input, MediaCommand, MediaEvent, Millis, Output, Timer, CLOSE_ABNORMAL};
+pub use io::{Input, MediaCommand, MediaEvent, Millis, Output, Timer, Tone, CLOSE_ABNORMAL};
+pub use quality::{StatsSample, QUALITY_EVERY_MS, STATS_EVERY_MS};
 pub use reconnect::OUTBOX_LEN;
 pub use recovery::{ICE_RESTART_AFTER_MS, ICE_RESTART_RETRY_MS, MEDIA_LOST_AFTER_MS};
 pub use sequence::ACK_AFTER;
@@ -152,6 +155,8 @@ enum Call {
         /// `recovery`).
         interrupted: Option<Millis>,
         muted: bool,
+        /// Whether the other party said its microphone is muted.
+        peer_muted: bool,
         /// The verification code, once the shell has computed it.
         verification_code: Option<String>,
     },
@@ -169,6 +174,7 @@ impl Call {
             connected: false,
             interrupted: None,
             muted: false,
+            peer_muted: false,
             verification_code: None,
         }
     }
@@ -247,6 +253,10 @@ pub struct Machine {
     leaving: Option<Left>,
     /// The claim of the reconnecting login under way, until its answer.
     claimed: Option<webcall_protocol::CallClaim>,
+    /// The tone playing (see `tone`).
+    tone: Option<Tone>,
+    /// The statistics of the accepted call (see `quality`).
+    stats: Option<quality::Sampling>,
     /// The time of the input being handled.
     now: Millis,
     outputs: VecDeque<Output>,
@@ -321,6 +331,8 @@ impl Machine {
             left: None,
             leaving: None,
             claimed: None,
+            tone: None,
+            stats: None,
             now: 0,
             outputs: VecDeque::new(),
         }
@@ -388,6 +400,7 @@ impl Machine {
                 connected,
                 interrupted,
                 muted,
+                peer_muted,
                 verification_code,
                 ..
             } => CallState::InCall {
@@ -397,6 +410,7 @@ impl Machine {
                 connected: *connected,
                 interrupted: interrupted.is_some(),
                 muted: *muted,
+                peer_muted: *peer_muted,
                 verification_code: verification_code.clone(),
             },
         }
@@ -406,6 +420,13 @@ impl Machine {
     /// error and change nothing.
     pub fn handle(&mut self, now: Millis, input: Input) -> Result<(), ClientError> {
         self.now = now;
+        let result = self.dispatch(now, input);
+        self.settle_tone();
+        self.settle_stats(now);
+        result
+    }
+
+    fn dispatch(&mut self, now: Millis, input: Input) -> Result<(), ClientError> {
         match input {
             Input::Login { user_id, user_sig } => self.login(now, user_id, user_sig),
             Input::Logout => self.logout(now),

@@ -25,7 +25,9 @@
 
 use std::collections::VecDeque;
 
-use webcall_protocol::{CallClaim, ClaimPhase, ClientMsg, ErrorCode, IceServer, Resume, ServerMsg};
+use webcall_protocol::{
+    CallClaim, ClaimPhase, ClientMsg, ErrorCode, IceServer, Resume, ServerMsg, Signal,
+};
 
 use super::backoff::backoff;
 use super::sequence::Sequence;
@@ -304,11 +306,26 @@ impl Machine {
             }
             if self.needs_new_offer() {
                 // The new offer (see `recovery`) supersedes what the old negotiation left.
-                self.outbox
-                    .0
-                    .retain(|msg| !matches!(msg, ClientMsg::Signal { .. }));
+                self.outbox.0.retain(|msg| {
+                    !matches!(msg, ClientMsg::Signal { signal, .. } if !matches!(signal, Signal::Mute { .. }))
+                });
             }
             self.send_watch();
+            // A mute said to the old server may have died with it.
+            if let Call::Active {
+                call_id,
+                muted: true,
+                ..
+            } = &self.call
+            {
+                let msg = ClientMsg::Signal {
+                    call_id: call_id.clone(),
+                    signal: Signal::Mute { muted: true },
+                };
+                if !self.outbox.0.contains(&msg) {
+                    self.send(msg);
+                }
+            }
         }
         // The message that left the last call may have died with the old connection: on the
         // same session it goes again (the server refuses a repeat, which goes unsaid); a new

@@ -9,7 +9,7 @@
 //! the user's own (glare).
 
 use webcall_protocol::{
-    CallId, ClientMsg, ErrorCode, Outcome, ServerMsg, UserId, DEFAULT_RING_TIMEOUT_SECS,
+    CallId, ClientMsg, ErrorCode, Outcome, ServerMsg, Signal, UserId, DEFAULT_RING_TIMEOUT_SECS,
     MAX_RING_TIMEOUT_SECS,
 };
 
@@ -140,6 +140,10 @@ impl Machine {
                     self.event(CallEvent::PresenceChanged { user_id, online });
                 }
             }
+            ServerMsg::Signal {
+                call_id,
+                signal: Signal::Mute { muted },
+            } => self.peer_muted(&call_id, muted),
             ServerMsg::Signal { call_id, signal } => {
                 if self.call.id() == Some(call_id.as_str()) && self.call.has_media() {
                     self.out(Output::Media(MediaCommand::ApplySignal(signal)));
@@ -148,6 +152,26 @@ impl Machine {
             ServerMsg::CallEnded { call_id, outcome } => self.call_ended(now, call_id, outcome),
             ServerMsg::Error { code, message, req } => self.server_error(now, code, message, req),
             ServerMsg::Pong => {}
+        }
+    }
+
+    /// The other party muted or unmuted its microphone.
+    fn peer_muted(&mut self, id: &str, muted: bool) {
+        if let Call::Active {
+            call_id,
+            peer,
+            peer_muted,
+            ..
+        } = &mut self.call
+        {
+            if call_id == id && *peer_muted != muted {
+                *peer_muted = muted;
+                let user_id = peer.clone();
+                self.event(CallEvent::UserAudioAvailable {
+                    user_id,
+                    available: !muted,
+                });
+            }
         }
     }
 

@@ -164,6 +164,7 @@ impl Machine {
                 _ => {}
             },
             Timer::IceRestart => self.ice_restart_due(now),
+            Timer::Stats => self.stats_due(),
             Timer::MediaLost => self.media_lost_due(now),
             Timer::Heartbeat => {
                 if !matches!(self.session, Session::LoggedIn { link: Link::Up, .. }) {

@@ -84,6 +84,7 @@ fn sessions_expire_and_renew() {
 
 mod devices;
 mod glare;
+mod in_call;
 mod presence;
 mod reconnect;
 mod recovery;
@@ -111,6 +112,10 @@ struct Device {
     peer: Option<FakePeer>,
     events: Vec<CallEvent>,
     timers: HashMap<Timer, Millis>,
+    /// The tone playing.
+    tone: Option<Tone>,
+    /// What the next `SampleStats` answers.
+    stats: StatsSample,
 }
 
 #[derive(Default)]
@@ -178,6 +183,8 @@ impl World {
                     peer: None,
                     events: Vec::new(),
                     timers: HashMap::new(),
+                    tone: None,
+                    stats: StatsSample::default(),
                 },
             );
         }
@@ -210,7 +217,20 @@ impl World {
         result
     }
 
+    /// The events since the last take, without the periodic volume and quality reports
+    /// (`quality` tests those; see [`World::take_all_events`]).
     fn take_events(&mut self, user: &str) -> Vec<CallEvent> {
+        let mut events = self.take_all_events(user);
+        events.retain(|e| {
+            !matches!(
+                e,
+                CallEvent::UserVoiceVolume { .. } | CallEvent::NetworkQuality(_)
+            )
+        });
+        events
+    }
+
+    fn take_all_events(&mut self, user: &str) -> Vec<CallEvent> {
         std::mem::take(&mut self.dev(user).events)
     }
 
@@ -297,6 +317,7 @@ impl World {
                                 }
                                 Signal::Answer { .. } => peer.remote = true,
                                 Signal::Ice { .. } => peer.remote_ice += 1,
+                                Signal::Mute { .. } => panic!("a mute reached the peer"),
                             }
                             if peer.local && peer.remote && peer.remote_ice > 0 && !peer.connected {
                                 peer.connected = true;
@@ -317,6 +338,11 @@ impl World {
                             dev.peer.as_mut().expect("attached to no peer").sending = true;
                         }
                         MediaCommand::SetMicMuted(_) => {}
+                        MediaCommand::Tone(tone) => dev.tone = tone,
+                        MediaCommand::SampleStats => {
+                            assert!(dev.peer.is_some(), "sampled no peer");
+                            media_inputs.push(Input::Media(MediaEvent::Stats(dev.stats.clone())));
+                        }
                         MediaCommand::Close => {
                             dev.mic_open = false;
                             dev.peer = None;
@@ -703,8 +729,26 @@ fn lone(user: &str) -> Machine {
     m
 }
 
-/// Everything the machine asked for since last drained.
+/// What the machine asked for since last drained, without the tones and the statistics
+/// sampling (`tone_tests` and `quality` test those; see [`drain_all`]).
 fn drain(m: &mut Machine) -> Vec<Output> {
+    let mut outputs = drain_all(m);
+    outputs.retain(|o| {
+        !matches!(
+            o,
+            Output::Media(MediaCommand::Tone(_) | MediaCommand::SampleStats)
+                | Output::SetTimer {
+                    timer: Timer::Stats,
+                    ..
+                }
+                | Output::CancelTimer(Timer::Stats)
+        )
+    });
+    outputs
+}
+
+/// Everything the machine asked for since last drained.
+fn drain_all(m: &mut Machine) -> Vec<Output> {
     std::iter::from_fn(|| m.poll_output()).collect()
 }
 
@@ -1060,7 +1104,7 @@ fn accepting_sends_accept_before_the_microphone_is_open() {
     let now = w.now;
     let bob = &mut w.dev("bob").machine;
     bob.handle(now, Input::Accept).unwrap();
-    let outputs: Vec<Output> = std::iter::from_fn(|| bob.poll_output()).collect();
+    let outputs = drain(bob);
     assert!(
         matches!(
             &outputs[..],

@@ -1,4 +1,5 @@
-//! The microphone: opened with `getUserMedia`, its tracks stopped when it is dropped.
+//! The microphone: opened with `getUserMedia` (the chosen device, when one is chosen), its
+//! tracks stopped when it is dropped.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -12,8 +13,14 @@ pub(crate) struct Mic {
 }
 
 impl Mic {
-    /// Asks the browser for the microphone.
+    /// Asks the browser for its default microphone.
     pub(crate) async fn open() -> Result<Mic, MediaError> {
+        Mic::open_device(None, false).await
+    }
+
+    /// Asks the browser for the microphone: `device` if given (only that one with `exact`,
+    /// else the browser's default when it is gone), the default otherwise.
+    pub(crate) async fn open_device(device: Option<&str>, exact: bool) -> Result<Mic, MediaError> {
         let window = web_sys::window().ok_or(MediaError::NotSupported)?;
         let rtc = js_sys::Reflect::get(&window, &"RTCPeerConnection".into())
             .map(|v| !v.is_undefined())
@@ -27,7 +34,20 @@ impl Mic {
             return Err(MediaError::NotSupported);
         };
         let constraints = MediaStreamConstraints::new();
-        constraints.set_audio(&true.into());
+        match device {
+            Some(id) => {
+                let wanted = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(
+                    &wanted,
+                    &(if exact { "exact" } else { "ideal" }).into(),
+                    &id.into(),
+                );
+                let audio = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&audio, &"deviceId".into(), &wanted);
+                constraints.set_audio(&audio);
+            }
+            None => constraints.set_audio(&true.into()),
+        }
         constraints.set_video(&false.into());
         let promise = devices
             .get_user_media_with_constraints(&constraints)

@@ -6,9 +6,14 @@
 //! dropped, the microphone stops its tracks. Objects whose handler may be running when the
 //! machine lets go of them are dropped after the current task, never under their own feet.
 
+mod devices;
+mod history;
+mod level;
 mod mic;
 mod peer;
 mod socket;
+mod stats;
+mod tone;
 mod verify;
 
 use std::cell::{Cell, RefCell};
@@ -22,10 +27,14 @@ use webcall_protocol::CallType;
 use crate::machine::{
     Input, Machine, MediaCommand, MediaEvent, Millis, Output, Timer, CLOSE_ABNORMAL,
 };
-use crate::{CallEvent, CallState, ClientError};
-use mic::Mic;
+use crate::{CallEvent, CallState, ClientError, Devices, MediaError};
+use devices::DeviceWatch;
+pub use history::HistoryError;
+pub(crate) use mic::Mic;
+pub(crate) use peer::configuration as rtc_configuration;
 use peer::{Peer, PeerEvent};
-use socket::{Socket, SocketEvent};
+pub(crate) use socket::{Socket, SocketEvent};
+use tone::TonePlayer;
 
 /// How to reach the signaling server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +73,8 @@ struct Shared {
     io: RefCell<Io>,
     handlers: RefCell<Vec<(u64, Handler)>>,
     next_handler: Cell<u64>,
+    /// Reports plugged and unplugged devices while the service lives.
+    device_watch: RefCell<Option<DeviceWatch>>,
 }
 
 /// The resources the machine's outputs act on.
@@ -79,6 +90,27 @@ struct Io {
     socket_generation: u32,
     /// Whether the user muted the microphone in this call (it may open after the mute).
     muted: bool,
+    /// The UserSig of the last login or renewal, for [`WebCall::history`].
+    user_sig: String,
+    /// The tone playing.
+    tone: Option<TonePlayer>,
+    /// The microphone's level, where the statistics lack it (Firefox).
+    level: Option<level::LevelReader>,
+    /// Whether tones play at all ([`WebCall::set_tones`]).
+    tones_off: bool,
+    /// The chosen microphone and speaker (`deviceId`), `None` for the browser's default.
+    microphone: Option<String>,
+    speaker: Option<String>,
+    /// Whether the device labels were reported once the microphone was first allowed.
+    labels_reported: bool,
+    /// Whether this call's microphone is being opened (`StartMic` not answered yet), in a
+    /// browser that gathers candidates only while capturing (see [`candidates_need_capture`]).
+    mic_opening: bool,
+    /// Signals for the peer that came while the microphone opened, applied once it has (or
+    /// failed): the callee answers with its microphone capturing. Firefox gathers ICE
+    /// candidates for a page that is not capturing on the default route only (on a machine
+    /// without one: none, and the connection fails at once).
+    held_signals: Vec<webcall_protocol::Signal>,
 }
 
 /// An event subscription; dropping it unsubscribes.
@@ -105,15 +137,21 @@ impl WebCall {
         let mut machine = Machine::new(options.sdk_app_id);
         // Pages that lost the server together reconnect apart.
         machine.seed_rng((js_sys::Math::random() * (1u64 << 53) as f64) as u64);
-        WebCall {
-            shared: Rc::new(Shared {
-                machine: RefCell::new(machine),
-                options,
-                io: RefCell::new(Io::default()),
-                handlers: RefCell::new(Vec::new()),
-                next_handler: Cell::new(0),
-            }),
-        }
+        let shared = Rc::new(Shared {
+            machine: RefCell::new(machine),
+            options,
+            io: RefCell::new(Io::default()),
+            handlers: RefCell::new(Vec::new()),
+            next_handler: Cell::new(0),
+            device_watch: RefCell::new(None),
+        });
+        let weak = Rc::downgrade(&shared);
+        *shared.device_watch.borrow_mut() = DeviceWatch::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                report_devices(&shared);
+            }
+        });
+        WebCall { shared }
     }
 
     /// Connects and logs in as `user_id` with a UserSig issued by your backend. Success is
@@ -124,6 +162,7 @@ impl WebCall {
     /// latest [`renew`](Self::renew)ed one): [`CallEvent::Reconnecting`], then
     /// [`CallEvent::Reconnected`]; the call goes on meanwhile.
     pub fn login(&self, user_id: &str, user_sig: &str) -> Result<(), ClientError> {
+        self.shared.io.borrow_mut().user_sig = user_sig.to_owned();
         self.feed(Input::Login {
             user_id: user_id.into(),
             user_sig: user_sig.into(),
@@ -177,6 +216,83 @@ impl WebCall {
         self.feed(Input::SetMicMute(muted))
     }
 
+    /// The microphones and speakers this browser offers (TRTCCalling's `getMicrophoneList`,
+    /// `getSpeakerList`). Labels are empty until the page was allowed the microphone; the
+    /// speaker list is empty where the browser can not choose the speaker
+    /// ([`speaker_selection_supported`](Self::speaker_selection_supported)). Changes come as
+    /// [`CallEvent::DevicesUpdated`].
+    pub async fn devices(&self) -> Result<Devices, MediaError> {
+        devices::list().await
+    }
+
+    /// Whether this browser lets the page choose the speaker (`setSinkId`).
+    pub fn speaker_selection_supported(&self) -> bool {
+        devices::speaker_selection_supported()
+    }
+
+    /// Uses microphone `device_id` (from [`devices`](Self::devices); `None`: the browser's
+    /// default) for this and later calls (TRTCCalling's `switchDevice`). During a call the new
+    /// microphone replaces the old on the connection without renegotiating, keeping the mute;
+    /// if it can not be opened the call keeps the old one and the error says why.
+    pub async fn set_microphone(&self, device_id: Option<&str>) -> Result<(), MediaError> {
+        let generation = {
+            let mut io = self.shared.io.borrow_mut();
+            io.microphone = device_id.map(str::to_owned);
+            if io.mic.is_none() {
+                return Ok(()); // Taken when a call opens the microphone.
+            }
+            io.media_generation
+        };
+        let mic = Mic::open_device(device_id, true).await?;
+        let mut io = self.shared.io.borrow_mut();
+        if io.media_generation != generation || io.mic.is_none() {
+            return Ok(()); // The call ended meanwhile; dropping `mic` stops it.
+        }
+        mic.set_muted(io.muted);
+        if let Some(peer) = &io.peer {
+            peer.switch_mic(&mic);
+        }
+        // The old microphone stops here.
+        io.mic = Some(mic);
+        Ok(())
+    }
+
+    /// Plays calls through speaker `device_id` (`None`: the system default), now and in later
+    /// calls. [`MediaError::NotSupported`] where the browser can not choose
+    /// ([`speaker_selection_supported`](Self::speaker_selection_supported)).
+    pub async fn set_speaker(&self, device_id: Option<&str>) -> Result<(), MediaError> {
+        if !devices::speaker_selection_supported() {
+            return Err(MediaError::NotSupported);
+        }
+        let audio = {
+            let mut io = self.shared.io.borrow_mut();
+            io.speaker = device_id.map(str::to_owned);
+            io.peer.as_ref().map(|peer| peer.audio().clone())
+        };
+        match audio {
+            Some(audio) => devices::set_sink(&audio, device_id.unwrap_or_default()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The chosen microphone and speaker (`None`: the browser's default).
+    pub fn chosen_devices(&self) -> (Option<String>, Option<String>) {
+        let io = self.shared.io.borrow();
+        (io.microphone.clone(), io.speaker.clone())
+    }
+
+    /// Turns the call-progress tones on (the default) or off: the ringback the caller hears
+    /// while the call rings, and the ringtone of an incoming call, synthesized (TRTCCalling's
+    /// `setCallingBell`, without a file). Browsers play them only after the user interacted
+    /// with the page.
+    pub fn set_tones(&self, on: bool) {
+        let mut io = self.shared.io.borrow_mut();
+        io.tones_off = !on;
+        if !on {
+            io.tone = None;
+        }
+    }
+
     /// Watches whether `users` are online, replacing the IDs watched before (an empty list
     /// stops watching). Each watched ID's state comes as [`CallEvent::PresenceChanged`]: once
     /// soon after this call (or after the login, when logged out now), then whenever it
@@ -193,6 +309,7 @@ impl WebCall {
     /// [`CallEvent::SessionExpiring`]; [`CallEvent::SessionRenewed`] confirms it, an
     /// [`CallEvent::Error`] says why not.
     pub fn renew(&self, user_sig: &str) -> Result<(), ClientError> {
+        self.shared.io.borrow_mut().user_sig = user_sig.to_owned();
         self.feed(Input::Renew {
             user_sig: user_sig.to_owned(),
         })
@@ -233,6 +350,21 @@ impl WebCall {
     /// and the call goes on, but no call can be placed.
     pub fn is_reconnecting(&self) -> bool {
         self.shared.machine.borrow().is_reconnecting()
+    }
+
+    /// The ICE servers (STUN, and TURN with credentials) the server gave this login: for
+    /// [`check::relay`](crate::check::relay). Empty when logged out or when the server has
+    /// none.
+    pub fn ice_servers(&self) -> Vec<webcall_protocol::IceServer> {
+        self.shared.machine.borrow().session_ice_servers().to_vec()
+    }
+
+    /// Page `page` of the logged-in user's call history (0: the newest calls), newest first,
+    /// from the server's `/api/history`, authenticated with the login's UserSig.
+    pub async fn history(&self, page: u32) -> Result<crate::HistoryPage, HistoryError> {
+        let user_id = self.user_id().ok_or(HistoryError::NotLoggedIn)?;
+        let user_sig = self.shared.io.borrow().user_sig.clone();
+        history::fetch(&self.shared.options.server_url, &user_id, &user_sig, page).await
     }
 
     /// The options this service was created with.
@@ -295,17 +427,20 @@ fn execute(shared: &Rc<Shared>, output: Output) {
         Output::CancelTimer(timer) => {
             shared.io.borrow_mut().timers.remove(&timer);
         }
-        Output::Event(event) => {
-            let handlers: Vec<Handler> = shared
-                .handlers
-                .borrow()
-                .iter()
-                .map(|(_, h)| h.clone())
-                .collect();
-            for handler in handlers {
-                handler(&event);
-            }
-        }
+        Output::Event(event) => emit(shared, &event),
+    }
+}
+
+/// Tells every subscribed handler.
+fn emit(shared: &Rc<Shared>, event: &CallEvent) {
+    let handlers: Vec<Handler> = shared
+        .handlers
+        .borrow()
+        .iter()
+        .map(|(_, h)| h.clone())
+        .collect();
+    for handler in handlers {
+        handler(event);
     }
 }
 
@@ -355,9 +490,13 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
     match command {
         MediaCommand::StartMic => {
             let generation = shared.io.borrow().media_generation;
+            // Elsewhere the callee negotiates while its microphone opens, which saves the
+            // time `getUserMedia` takes from accept to audio.
+            shared.io.borrow_mut().mic_opening = candidates_need_capture();
             let weak = Rc::downgrade(shared);
+            let device = shared.io.borrow().microphone.clone();
             spawn_local(async move {
-                let result = Mic::open().await;
+                let result = Mic::open_device(device.as_deref(), false).await;
                 let Some(shared) = weak.upgrade() else {
                     return;
                 };
@@ -366,12 +505,21 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                 }
                 let event = match result {
                     Ok(mic) => {
-                        shared.io.borrow_mut().mic = Some(mic);
+                        let first = {
+                            let mut io = shared.io.borrow_mut();
+                            io.mic = Some(mic);
+                            !std::mem::replace(&mut io.labels_reported, true)
+                        };
+                        if first {
+                            // The device labels are known now.
+                            report_devices(&shared);
+                        }
                         MediaEvent::MicReady
                     }
                     Err(error) => MediaEvent::MicFailed(error),
                 };
                 let _ = feed(&shared, Input::Media(event));
+                release_held_signals(&shared, generation);
             });
         }
         MediaCommand::CreatePeer {
@@ -411,6 +559,14 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                     if offer {
                         peer.offer();
                     }
+                    if let Some(speaker) = shared.io.borrow().speaker.clone() {
+                        let audio = peer.audio().clone();
+                        spawn_local(async move {
+                            if let Err(e) = devices::set_sink(&audio, &speaker).await {
+                                log_warn(&format!("cannot play on the chosen speaker: {e}"));
+                            }
+                        });
+                    }
                     shared.io.borrow_mut().peer = Some(peer);
                 }
                 Err(message) => {
@@ -432,7 +588,10 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
             }
         }
         MediaCommand::ApplySignal(signal) => {
-            if let Some(peer) = &shared.io.borrow().peer {
+            let mut io = shared.io.borrow_mut();
+            if io.mic_opening {
+                io.held_signals.push(signal);
+            } else if let Some(peer) = &io.peer {
                 peer.apply(signal);
             }
         }
@@ -450,15 +609,99 @@ fn media(shared: &Rc<Shared>, command: MediaCommand) {
                 mic.set_muted(muted);
             }
         }
+        MediaCommand::SampleStats => {
+            let Some(pc) = shared
+                .io
+                .borrow()
+                .peer
+                .as_ref()
+                .map(|p| p.connection().clone())
+            else {
+                return;
+            };
+            let generation = shared.io.borrow().media_generation;
+            let weak = Rc::downgrade(shared);
+            spawn_local(async move {
+                let mut sample = stats::sample(&pc).await;
+                let Some(shared) = weak.upgrade() else {
+                    return;
+                };
+                if shared.io.borrow().media_generation != generation {
+                    return;
+                }
+                if sample.local_level.is_none() {
+                    sample.local_level = read_mic_level(&shared);
+                }
+                let _ = feed(&shared, Input::Media(MediaEvent::Stats(sample)));
+            });
+        }
+        MediaCommand::Tone(tone) => {
+            let mut io = shared.io.borrow_mut();
+            io.tone = None; // Stops the one playing.
+            if !io.tones_off {
+                io.tone = tone.and_then(TonePlayer::start);
+            }
+        }
         MediaCommand::Close => {
             let mut io = shared.io.borrow_mut();
+            io.level = None;
             io.media_generation += 1;
             io.muted = false;
+            io.mic_opening = false;
+            io.held_signals.clear();
             defer_drop(io.peer.take());
             // Stop the microphone at once; it has no handler that could be running.
             io.mic = None;
         }
     }
+}
+
+/// Whether this browser gathers ICE candidates beyond the default route only while the page
+/// captures the microphone (Firefox's `default_address_only` for pages without capture).
+/// There is no feature to detect for it; the user agent tells.
+fn candidates_need_capture() -> bool {
+    web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .is_some_and(|agent| agent.contains("Firefox/"))
+}
+
+/// Applies the signals held while the microphone of call `generation` opened (see
+/// `Io::held_signals`), after its track went onto the connection.
+fn release_held_signals(shared: &Rc<Shared>, generation: u32) {
+    let mut io = shared.io.borrow_mut();
+    if io.media_generation != generation {
+        return;
+    }
+    io.mic_opening = false;
+    let held = std::mem::take(&mut io.held_signals);
+    if let Some(peer) = &io.peer {
+        for signal in held {
+            peer.apply(signal);
+        }
+    }
+}
+
+/// The open microphone's level, read from its samples (for browsers whose statistics lack it).
+fn read_mic_level(shared: &Rc<Shared>) -> Option<f64> {
+    let mut io = shared.io.borrow_mut();
+    let stream = io.mic.as_ref()?.stream().clone();
+    if !io.level.as_ref().is_some_and(|l| l.reads(&stream)) {
+        io.level = level::LevelReader::new(&stream);
+    }
+    io.level.as_mut().map(level::LevelReader::level)
+}
+
+/// Lists the devices and tells the app ([`CallEvent::DevicesUpdated`]).
+fn report_devices(shared: &Rc<Shared>) {
+    let weak = Rc::downgrade(shared);
+    spawn_local(async move {
+        let Ok(devices) = devices::list().await else {
+            return;
+        };
+        if let Some(shared) = weak.upgrade() {
+            emit(&shared, &CallEvent::DevicesUpdated(devices));
+        }
+    });
 }
 
 /// Drops `value` after the current task, so a handler it owns is never dropped while running.

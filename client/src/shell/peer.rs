@@ -247,6 +247,40 @@ impl Peer {
         }
     }
 
+    /// Sends `mic` instead of the microphone sent now (a device switch), without
+    /// renegotiating: `replaceTrack` on the audio sender.
+    pub(crate) fn switch_mic(&self, mic: &Mic) {
+        let Some(track) = mic.tracks().next() else {
+            return;
+        };
+        let sending = self.shared.pc.get_senders().iter().find_map(|sender| {
+            let sender: web_sys::RtcRtpSender = sender.unchecked_into();
+            sender.track().is_some().then_some(sender)
+        });
+        let Some(sender) = sending else {
+            // Nothing sent yet: the new microphone is simply the first.
+            self.attach_mic(mic);
+            return;
+        };
+        let replaced = sender.replace_track(Some(&track));
+        let shared = self.shared.clone();
+        spawn_local(async move {
+            if let Err(e) = JsFuture::from(replaced).await {
+                shared.fail(e);
+            }
+        });
+    }
+
+    /// The connection, for its statistics.
+    pub(crate) fn connection(&self) -> &RtcPeerConnection {
+        &self.shared.pc
+    }
+
+    /// The element that plays the other side, for the speaker choice.
+    pub(crate) fn audio(&self) -> &HtmlAudioElement {
+        &self.audio
+    }
+
     /// Applies a signal from the other party, after every negotiation step before it.
     pub(crate) fn apply(&self, signal: Signal) {
         self.shared.enqueue(Step::Remote(signal));
@@ -344,6 +378,8 @@ impl Shared {
                     self.pending_ice.borrow_mut().push(init);
                 }
             }
+            // The machine keeps mutes for itself; nothing to negotiate.
+            Step::Remote(Signal::Mute { .. }) => {}
         }
     }
 
@@ -434,8 +470,8 @@ fn add_ice(shared: &Rc<Shared>, init: RtcIceCandidateInit) {
 }
 
 /// The peer connection's configuration: `ice_servers`, and only relayed candidates with
-/// `relay_only`.
-fn configuration(ice_servers: &[IceServer], relay_only: bool) -> RtcConfiguration {
+/// `relay_only`. (The device check's relay test uses it too.)
+pub(crate) fn configuration(ice_servers: &[IceServer], relay_only: bool) -> RtcConfiguration {
     let config = RtcConfiguration::new();
     let servers = Array::new();
     for server in ice_servers {

@@ -35,6 +35,9 @@ pub(crate) struct Call {
     pub caller_conn: ConnId,
     /// The user being called.
     pub callee: UserId,
+    /// When the call was placed, in Unix milliseconds (for a call restored from claims: when
+    /// it was restored, less the time it had been accepted).
+    pub placed_ms: u64,
     /// Audio, always (video is refused before a call is made).
     pub call_type: CallType,
     /// Ringing or active.
@@ -286,6 +289,7 @@ fn signal_size(signal: &Signal) -> usize {
         Signal::Ice {
             candidate, sdp_mid, ..
         } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len) + 8,
+        Signal::Mute { .. } => 8,
     }
 }
 

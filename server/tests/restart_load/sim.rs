@@ -319,6 +319,10 @@ fn fake_media(command: MediaCommand, media: &mut Vec<Input>) {
         | MediaCommand::ApplySignal(Signal::Ice { .. })
         | MediaCommand::AttachMic
         | MediaCommand::SetMicMuted(_)
-        | MediaCommand::Close => {}
+        | MediaCommand::Close
+        // No media: no statistics to read, no tone to play, no mute to negotiate.
+        | MediaCommand::SampleStats
+        | MediaCommand::Tone(_)
+        | MediaCommand::ApplySignal(Signal::Mute { .. }) => {}
     }
 }

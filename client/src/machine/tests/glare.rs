@@ -168,6 +168,7 @@ fn a_merged_call_takes_the_callee_side_with_the_open_microphone() {
             connected: false,
             interrupted: false,
             muted: false,
+            peer_muted: false,
             verification_code: None
         }
     );
