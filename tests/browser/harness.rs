@@ -1,12 +1,14 @@
 //! The browser test harness: the WebCall server and chromedriver as child processes on
-//! 127.0.0.1, Chromium sessions with a fake microphone, a coturn TURN server when a test asks
-//! for one ([`Coturn`]), and `wait_for`.
+//! 127.0.0.1, Chromium sessions with a fake microphone, Firefox ESR sessions (each through a
+//! geckodriver of its own) when a test asks for one ([`Browser`]), a coturn TURN server when a
+//! test asks for one ([`Coturn`]), and `wait_for`.
 //!
 //! Runs inside a loopback-only network namespace (`cargo xtask test` sets that up); it only
 //! ever talks to 127.0.0.1. Configuration comes from the environment:
 //! `WEBCALL_SERVER_BIN`, `WEBCALL_DIST`, `WEBCALL_SPEECH_WAV`, and optionally
-//! `WEBCALL_CHROMIUM` (default /usr/bin/chromium) and `WEBCALL_CHROMEDRIVER` (default
-//! chromedriver).
+//! `WEBCALL_CHROMIUM` (default /usr/bin/chromium), `WEBCALL_CHROMEDRIVER` (default
+//! chromedriver), `WEBCALL_FIREFOX` (default /usr/bin/firefox-esr) and `WEBCALL_GECKODRIVER`
+//! (default geckodriver).
 
 use std::fmt::Display;
 use std::future::Future;
@@ -14,6 +16,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
@@ -212,6 +215,18 @@ pub struct Harness {
     /// How many times the server was started.
     server_starts: usize,
     chromedriver: Proc,
+    /// One geckodriver per Firefox session (a geckodriver serves one session at a time).
+    geckodrivers: Mutex<Vec<Proc>>,
+}
+
+/// The browser a session runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    /// Chromium, through the harness's chromedriver; its microphone plays the speech WAV.
+    Chromium,
+    /// Firefox ESR, headless, through a geckodriver of its own; its fake microphone plays a
+    /// 1 kHz sine.
+    Firefox,
 }
 
 /// Starts the server binary on `port` with `args`, logging to `server.log` (the first start) or
@@ -265,6 +280,11 @@ impl Harness {
             // A key of its own, so that the UserSigs issued survive a restart of the server.
             server_args.extend(["--secret-key".into(), format!("harness-key-{started}")]);
         }
+        if !server_args.iter().any(|a| a == "--db") {
+            // The call history in this test's directory, kept across restarts of the server.
+            let db = dir.join("webcall.db").display().to_string();
+            server_args.extend(["--db".into(), db]);
+        }
         let server = spawn_server(&dir, server_port, &server_args, 0);
         let driver_port = free_port();
         let chromedriver_bin =
@@ -285,6 +305,7 @@ impl Harness {
             server_args,
             server_starts: 1,
             chromedriver,
+            geckodrivers: Mutex::new(Vec::new()),
         };
         harness.wait_ready(driver_port).await;
         harness
@@ -352,28 +373,77 @@ impl Harness {
 
     async fn wait_ready(&mut self, driver_port: u16) {
         self.wait_server().await;
-        let driver_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, driver_port));
-        let driver = &mut self.chromedriver;
-        let result = wait_for("chromedriver to report ready", STARTUP, || {
-            let alive = driver.check_alive();
-            async move {
-                alive?;
-                match http_get(driver_addr, "/status").await {
-                    Ok((200, body)) if body.replace(' ', "").contains(r#""ready":true"#) => {
-                        Ok(Some(()))
-                    }
-                    Ok((status, body)) => Err(format!("/status answered {status}: {body:.200}")),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-        })
-        .await;
-        if let Err(e) = result {
-            panic!(
-                "{e}\nchromedriver log:\n{}",
-                tail(&self.chromedriver.log, 30)
-            );
+        wait_driver(&mut self.chromedriver, driver_port).await;
+    }
+
+    /// A new session in `browser`: [`browser_with_profile`](Self::browser_with_profile) for
+    /// Chromium, [`firefox`](Self::firefox) for Firefox.
+    pub async fn browser_in(&self, browser: Browser) -> (Client, PathBuf) {
+        match browser {
+            Browser::Chromium => self.browser_with_profile().await,
+            Browser::Firefox => self.firefox().await,
         }
+    }
+
+    /// A new headless Firefox ESR session with a fake microphone (a 1 kHz sine), through a
+    /// geckodriver started for it (killed with the harness). geckodriver makes the profile in
+    /// its TMPDIR, a directory of the harness's (see [`kill_browser`]), and deletes it when the
+    /// session ends.
+    pub async fn firefox(&self) -> (Client, PathBuf) {
+        let n = self.browsers.fetch_add(1, Ordering::SeqCst);
+        let profile = self.dir.join(format!("profile-{n}"));
+        std::fs::create_dir_all(&profile).expect("creating a browser profile directory");
+        let port = free_port();
+        let bin = std::env::var("WEBCALL_GECKODRIVER").unwrap_or_else(|_| "geckodriver".into());
+        let mut driver = Proc::spawn(
+            "geckodriver",
+            Command::new(bin)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .env("TMPDIR", &profile),
+            self.dir.join(format!("geckodriver-{n}.log")),
+        );
+        wait_driver(&mut driver, port).await;
+        let binary =
+            std::env::var("WEBCALL_FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into());
+        // In a namespace with only `lo`, Firefox gathers no ICE candidate without
+        // `ice.loopback` and `permission.fake`; `autoplay` lets the remote audio play without a
+        // gesture, and the mock audio context stands in for the sound device there is none of.
+        let caps = serde_json::json!({
+            "browserName": "firefox",
+            "moz:firefoxOptions": {
+                "binary": binary,
+                "args": ["-headless"],
+                "prefs": {
+                    "media.navigator.streams.fake": true,
+                    "media.navigator.permission.disabled": true,
+                    "media.navigator.permission.fake": true,
+                    "media.peerconnection.ice.loopback": true,
+                    "media.peerconnection.ice.obfuscate_host_addresses": false,
+                    "media.autoplay.default": 0,
+                    "media.autoplay.blocking_policy": 0,
+                    "media.cubeb.force_mock_context": true,
+                },
+            },
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not open a Firefox session: {e}\ngeckodriver log:\n{}",
+                    tail(&driver.log, 30)
+                )
+            });
+        self.geckodrivers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(driver);
+        (client, profile)
     }
 
     /// A new Chromium session with its own profile and the speech WAV as its microphone.
@@ -435,6 +505,30 @@ impl Harness {
     }
 }
 
+/// Waits until the WebDriver server `driver` (chromedriver or geckodriver) on `port` reports
+/// ready; panics with its log when it does not in time or exits.
+async fn wait_driver(driver: &mut Proc, port: u16) {
+    let name = driver.name;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let result = wait_for(&format!("{name} to report ready"), STARTUP, || {
+        let alive = driver.check_alive();
+        async move {
+            alive?;
+            match http_get(addr, "/status").await {
+                Ok((200, body)) if body.replace(' ', "").contains(r#""ready":true"#) => {
+                    Ok(Some(()))
+                }
+                Ok((status, body)) => Err(format!("/status answered {status}: {body:.200}")),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    })
+    .await;
+    if let Err(e) = result {
+        panic!("{e}\n{name} log:\n{}", tail(&driver.log, 30));
+    }
+}
+
 /// `wav` played backwards (made once, next to it, with sox): as loud as speech and as varied,
 /// but unlike it sample by sample.
 fn reversed(wav: &Path) -> PathBuf {
@@ -458,11 +552,13 @@ fn reversed(wav: &Path) -> PathBuf {
         .clone()
 }
 
-/// Kills (SIGKILL) every process of the Chromium whose profile is `profile`: the browser, its
-/// renderers, its network service. Nothing says goodbye: the kernel closes the sockets. Returns
-/// how many processes were killed.
+/// Kills (SIGKILL) every process of the browser whose profile is `profile`: Chromium's browser,
+/// renderers and network service (`--user-data-dir=<profile>`), or Firefox's (`-profile
+/// <profile>/…`, the profile geckodriver made inside it). Nothing says goodbye: the kernel
+/// closes the sockets. Returns how many processes were killed.
 pub fn kill_browser(profile: &Path) -> usize {
     let needle = format!("--user-data-dir={}", profile.display());
+    let inside = format!("{}/", profile.display());
     let mut killed = 0;
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
@@ -480,7 +576,7 @@ pub fn kill_browser(profile: &Path) -> usize {
         };
         let matches = cmdline
             .split(|&b| b == 0)
-            .any(|arg| arg == needle.as_bytes());
+            .any(|arg| arg == needle.as_bytes() || arg.starts_with(inside.as_bytes()));
         if matches {
             // SAFETY: kill(2) takes plain integers; a process that is gone is an ESRCH.
             if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
@@ -494,6 +590,13 @@ pub fn kill_browser(profile: &Path) -> usize {
 impl Drop for Harness {
     fn drop(&mut self) {
         self.chromedriver.kill();
+        for driver in self
+            .geckodrivers
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            driver.kill();
+        }
         self.server.kill();
         if std::thread::panicking() {
             report(&format!(

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 
-use crate::harness::{wait_for, Harness};
+use crate::harness::{wait_for, Browser, Harness};
 
 /// How long ordinary UI steps may take.
 pub const UI: Duration = Duration::from_secs(10);
@@ -135,6 +135,8 @@ impl PacketTrace {
 pub struct User {
     pub id: String,
     pub client: Client,
+    /// The browser this user's session runs in.
+    pub browser: Browser,
     base_url: String,
     /// The browser's profile directory, which names its processes.
     profile: Option<std::path::PathBuf>,
@@ -167,12 +169,18 @@ fn button_xpath(text: &str) -> String {
 }
 
 impl User {
-    /// Opens a browser for a user named `<name>-<unique>`.
+    /// Opens a browser (Chromium) for a user named `<name>-<unique>`.
     pub async fn new(harness: &Harness, name: &str) -> User {
-        let (client, profile) = harness.browser_with_profile().await;
+        User::new_in(harness, name, Browser::Chromium).await
+    }
+
+    /// Opens `browser` for a user named `<name>-<unique>`.
+    pub async fn new_in(harness: &Harness, name: &str, browser: Browser) -> User {
+        let (client, profile) = harness.browser_in(browser).await;
         User {
             id: unique_id(name),
             client,
+            browser,
             base_url: harness.base_url.clone(),
             profile: Some(profile),
         }
@@ -186,15 +194,21 @@ impl User {
             .as_deref()
             .expect("a browser with a known profile");
         let killed = crate::harness::kill_browser(profile);
-        assert!(killed > 0, "no Chromium process of {}", profile.display());
+        assert!(
+            killed > 0,
+            "no {:?} process of {}",
+            self.browser,
+            profile.display()
+        );
     }
 
-    /// Opens another browser for the same user: a second device.
+    /// Opens another browser (Chromium) for the same user: a second device.
     pub async fn another_device(harness: &Harness, of: &User) -> User {
         let (client, profile) = harness.browser_with_profile().await;
         User {
             id: of.id.clone(),
             client,
+            browser: Browser::Chromium,
             base_url: harness.base_url.clone(),
             profile: Some(profile),
         }

@@ -8,6 +8,8 @@ use std::process::Command;
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub const TRUNK_VERSION: &str = "0.21.14";
 pub const BINARYEN_VERSION: &str = "132";
+/// The WebDriver server for Firefox in the browser tests (`cargo install`, like trunk).
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// Where `npm` puts binaryen's `wasm-opt`; first on PATH (see `main`).
 pub fn binaryen_bin() -> PathBuf {
@@ -56,6 +58,25 @@ fn trunk() -> Result<()> {
     }
     step(&name, || {
         run(Command::new("cargo").args(["install", "--locked", &format!("trunk@{TRUNK_VERSION}")]))
+    })
+}
+
+/// geckodriver, which drives Firefox ESR in the browser tests: only `cargo xtask test` needs it,
+/// so `setup` (and `build`) leave it out.
+pub fn geckodriver() -> Result<()> {
+    let name = format!("geckodriver {GECKODRIVER_VERSION}");
+    if has_word(probe("geckodriver", &["--version"]), GECKODRIVER_VERSION) {
+        skip(&name, "installed");
+        return Ok(());
+    }
+    // Not --locked, as measured here (see wasm-bindgen-cli).
+    step(&name, || {
+        run(Command::new("cargo").args([
+            "install",
+            "geckodriver",
+            "--version",
+            GECKODRIVER_VERSION,
+        ]))
     })
 }
 

@@ -18,19 +18,25 @@ pub struct Options {
 
 /// Commands the browser tests need, and the apt packages that provide them (`ip`, from
 /// iproute2, brings up `lo` in the test namespace; slim images lack it; `openssl` makes the
-/// HTTPS test's certificate).
-const NEEDED_COMMANDS: [&str; 7] = [
+/// HTTPS test's certificate; Firefox ESR calls Chromium in `tests/browser/cross_browser.rs`).
+const NEEDED_COMMANDS: [&str; 8] = [
     "chromium",
     "chromedriver",
+    "firefox-esr",
     "turnserver",
     "espeak-ng",
     "sox",
     "ip",
     "openssl",
 ];
-const APT_PACKAGES: [&str; 8] = [
+/// A font with Chinese characters, for the zh-CN screenshots the browser tests take into
+/// docs/ (without one, Chromium draws boxes); it provides no command, so its file is checked.
+const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+const APT_PACKAGES: [&str; 10] = [
+    "fonts-wqy-microhei",
     "chromium",
     "chromium-driver",
+    "firefox-esr",
     "coturn",
     "espeak-ng",
     "sox",
@@ -47,6 +53,7 @@ pub fn run_all(opts: &Options) -> Result<()> {
     let mut wav = None;
     if opts.browser {
         apt_packages()?;
+        crate::setup::geckodriver()?;
         if opts.no_build {
             skip("build", "--no-build");
         } else {
@@ -77,14 +84,18 @@ pub fn run_all(opts: &Options) -> Result<()> {
 }
 
 fn apt_packages() -> Result<()> {
-    let missing: Vec<&str> = NEEDED_COMMANDS
+    let mut missing: Vec<&str> = NEEDED_COMMANDS
         .into_iter()
         .filter(|c| which(c).is_none())
         .collect();
+    if !std::path::Path::new(CJK_FONT).exists() {
+        missing.push("a CJK font");
+    }
     if missing.is_empty() {
         skip(
             "apt packages",
-            "chromium, chromedriver, turnserver, espeak-ng, sox, ip, openssl present",
+            "chromium, chromedriver, firefox-esr, turnserver, espeak-ng, sox, ip, openssl, \
+             a CJK font present",
         );
         return Ok(());
     }
@@ -136,8 +147,9 @@ fn speech_wav() -> Result<PathBuf> {
 }
 
 fn native() -> Result<()> {
+    // With the app's pages that load only when opened, so that their tests run too.
     run(Command::new("cargo")
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--features", "webcall/extra-pages"])
         .current_dir(root()))
 }
 
