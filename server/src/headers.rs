@@ -4,7 +4,8 @@
 //! The policy is built by [`SecurityHeaders::new`]:
 //!
 //! - `script-src` allows the app's own files, WebAssembly compilation (`'wasm-unsafe-eval'`) and
-//!   the inline `<script>` elements of the served `index.html` by their SHA-256 hash (trunk writes
+//!   the inline `<script>` elements of the served `index.html` (and of `full/index.html`, the whole
+//!   app of `/history` and `/check`) by their SHA-256 hash (trunk writes
 //!   one inline module script that loads the app). The hashes come from the `index.html` on disk
 //!   at start-up, and again whenever an HTML page goes out after that file changed, so the
 //!   policy matches whatever build is served, even one replaced while the server runs.
@@ -54,8 +55,9 @@ pub(crate) struct SecurityHeaders {
 /// The Content-Security-Policy and what it was computed from.
 #[derive(Debug)]
 struct CspSource {
-    /// The served `index.html`.
-    index: PathBuf,
+    /// The served pages: `index.html`, and `full/index.html`, the whole app that `/history`
+    /// and `/check` load (see `routes`).
+    indexes: [PathBuf; 2],
     /// The UserSig URL's origin, allowed in `connect-src`.
     usersig_origin: Option<String>,
     current: RwLock<CurrentCsp>,
@@ -64,9 +66,9 @@ struct CspSource {
 /// The policy for one version of `index.html`.
 #[derive(Debug)]
 struct CurrentCsp {
-    /// The modification time and length of the `index.html` it was computed from, or `None`
-    /// when there was none.
-    stamp: Option<(SystemTime, u64)>,
+    /// The modification time and length of each page it was computed from, or `None` where
+    /// there was none.
+    stamp: [Option<(SystemTime, u64)>; 2],
     value: HeaderValue,
 }
 
@@ -87,11 +89,14 @@ impl SecurityHeaders {
                 None
             }
         });
-        let index = dist.join("index.html");
-        let current = CurrentCsp::read(&index, usersig_origin.as_deref());
+        let indexes = [
+            dist.join("index.html"),
+            dist.join("full").join("index.html"),
+        ];
+        let current = CurrentCsp::read(&indexes, usersig_origin.as_deref());
         SecurityHeaders {
             csp: Arc::new(CspSource {
-                index,
+                indexes,
                 usersig_origin,
                 current: RwLock::new(current),
             }),
@@ -108,7 +113,7 @@ impl SecurityHeaders {
             .and_then(|t| t.to_str().ok())
             .is_some_and(|t| t.starts_with("text/html"));
         if is_html {
-            let stamp = file_stamp(&source.index);
+            let stamp = source.indexes.each_ref().map(|index| file_stamp(index));
             let stale = source
                 .current
                 .read()
@@ -116,7 +121,7 @@ impl SecurityHeaders {
                 .stamp
                 != stamp;
             if stale {
-                let fresh = CurrentCsp::read(&source.index, source.usersig_origin.as_deref());
+                let fresh = CurrentCsp::read(&source.indexes, source.usersig_origin.as_deref());
                 let value = fresh.value.clone();
                 *source
                     .current
@@ -170,28 +175,30 @@ impl SecurityHeaders {
 }
 
 impl CurrentCsp {
-    /// The policy for the `index` on disk now.
-    fn read(index: &Path, usersig_origin: Option<&str>) -> Self {
-        let stamp = file_stamp(index);
-        let hashes = match std::fs::read(index) {
-            Ok(html) => {
-                let hashes = inline_script_hashes(&String::from_utf8_lossy(&html));
-                info!(
-                    path = %index.display(),
-                    inline_scripts = hashes.len(),
-                    "Content-Security-Policy allows the inline scripts of index.html"
-                );
-                hashes
-            }
-            Err(e) => {
-                warn!(
+    /// The policy for the pages on disk now: the inline scripts of both are allowed. (Only
+    /// the first is required: without the whole app, `/history` and `/check` get it too.)
+    fn read(indexes: &[PathBuf; 2], usersig_origin: Option<&str>) -> Self {
+        let stamp = indexes.each_ref().map(|index| file_stamp(index));
+        let mut hashes = Vec::new();
+        for (n, index) in indexes.iter().enumerate() {
+            match std::fs::read(index) {
+                Ok(html) => {
+                    let found = inline_script_hashes(&String::from_utf8_lossy(&html));
+                    info!(
+                        path = %index.display(),
+                        inline_scripts = found.len(),
+                        "Content-Security-Policy allows the inline scripts of the page"
+                    );
+                    hashes.extend(found);
+                }
+                Err(e) if n == 0 => warn!(
                     path = %index.display(),
                     %e,
                     "cannot read index.html: the Content-Security-Policy allows no inline script"
-                );
-                Vec::new()
+                ),
+                Err(_) => {}
             }
-        };
+        }
         let policy = content_security_policy(&hashes, usersig_origin);
         let value = HeaderValue::from_str(&policy).unwrap_or_else(|_| {
             // Unreachable: hashes are base64 and origins are validated to plain ASCII.
@@ -449,6 +456,18 @@ mod tests {
             csp.contains("connect-src 'self' https://sig.example.com:8443;"),
             "{csp}"
         );
+        // The whole app's page (what `/history` and `/check` load) has its own loader script.
+        std::fs::create_dir(dist.path().join("full")).unwrap();
+        std::fs::write(
+            dist.path().join("full/index.html"),
+            "<script>all()</script>",
+        )
+        .unwrap();
+        let headers = SecurityHeaders::new(dist.path(), None);
+        let csp = headers.csp();
+        let csp = csp.to_str().unwrap();
+        assert!(csp.contains(&hash_of("go()")), "{csp}");
+        assert!(csp.contains(&hash_of("all()")), "{csp}");
         // No index.html, a bad URL: still a policy, without them.
         let empty = tempfile::tempdir().unwrap();
         let headers = SecurityHeaders::new(empty.path(), Some("javascript:alert(1)"));

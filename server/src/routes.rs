@@ -5,8 +5,10 @@
 //! |---|---|
 //! | `GET /ws` | the signaling WebSocket |
 //! | `GET /api/config` | how the app logs in, JSON (below) |
+//! | `GET /api/history?user_id=<id>&page=<n>` | the user's call history, with `Authorization: Bearer <UserSig>` (see `history::api`) |
 //! | `GET /api/usersig?user_id=<id>` | development only (absent in strict mode): `{"user_id", "user_sig", "sdk_app_id", "expire_secs"}` |
 //! | other `/api` paths | 404, JSON `{"code", "message"}` |
+//! | `GET /history`, `GET /check` | `full/index.html`: the whole app, whose first load leaves these pages out (when built; else as below) |
 //! | anything else | a file of the dist folder, or `index.html` for the app's routes |
 //!
 //! `GET /api/config` answers, with `Cache-Control: no-store`:
@@ -47,7 +49,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(get(spa_index).with_state(state.clone()));
     let mut router = Router::new()
         .route("/ws", get(ws::handler))
-        .route("/api/config", get(client_config));
+        .route("/api/config", get(client_config))
+        .route("/api/history", get(crate::history::api::handler));
     // Strict mode: the development endpoint does not exist; `/api/usersig` is an unknown path.
     if !state.settings.strict {
         router = router.route("/api/usersig", get(issue_user_sig));
@@ -151,6 +154,12 @@ async fn api_not_found() -> Response {
     api_error(StatusCode::NOT_FOUND, ErrorCode::BadMessage, "no such API")
 }
 
+/// The app's pages that are not in its first load (`cargo xtask build` puts them, with the
+/// whole app, in `dist/full/`): the call history and the device check.
+fn is_full_app_page(path: &str) -> bool {
+    matches!(path.trim_end_matches('/'), "/history" | "/check")
+}
+
 /// What the dist folder does not have: `index.html` for the app's deep routes (`/call`,
 /// `/login`, ...), a plain 404 for missing files (paths whose last segment has a dot), and a
 /// 503 that says so when the app is not built.
@@ -159,7 +168,14 @@ async fn spa_index(State(state): State<AppState>, uri: Uri) -> Response {
     if last.contains('.') {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     }
-    let index = state.settings.dist.join("index.html");
+    // The pages that load only when opened come with the whole app, built into `full/`.
+    let full = state.settings.dist.join("full").join("index.html");
+    let index =
+        if is_full_app_page(uri.path()) && tokio::fs::try_exists(&full).await.unwrap_or(false) {
+            full
+        } else {
+            state.settings.dist.join("index.html")
+        };
     match tokio::fs::read(&index).await {
         Ok(html) => (
             [

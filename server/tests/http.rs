@@ -21,6 +21,28 @@ async fn deep_routes_get_index_html() {
 }
 
 #[tokio::test]
+async fn history_and_check_get_the_whole_app_when_it_is_built() {
+    let server = TestServer::start().await;
+    // Not built: the first-load app serves them too (its router takes over).
+    let (status, _, body) = http_get(server.addr, "/history").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, INDEX_HTML);
+    let full = server.dist.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("index.html"), "<title>whole app</title>").unwrap();
+    for path in ["/history", "/check", "/check/"] {
+        let (status, head, body) = http_get(server.addr, path).await;
+        assert_eq!(status, 200, "{path}: {head}");
+        assert_eq!(body, "<title>whole app</title>", "{path}");
+    }
+    // The other pages keep the first load.
+    for path in ["/call", "/history/x", "/checks"] {
+        let (_, _, body) = http_get(server.addr, path).await;
+        assert_eq!(body, INDEX_HTML, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn files_in_dist_are_served_and_missing_ones_are_404() {
     let server = TestServer::start().await;
     std::fs::write(server.dist.path().join("app-1234.js"), "console.log(1)").unwrap();

@@ -1,4 +1,9 @@
 //! `cargo xtask build`: the release SPA into dist/ (trunk) and the release server.
+//!
+//! The SPA is built twice from the same sources: the first load (dist/: login, call, in-call)
+//! and, with the `extra-pages` feature, the whole app into dist/full/, which the server
+//! serves for `/history` and `/check`. Those pages are big and rarely opened, so they cost
+//! the first load nothing: opening one loads the whole app once (see `src/route.rs`).
 
 use crate::cmd::{root, run, skip, step};
 use crate::{setup, size};
@@ -9,6 +14,11 @@ use std::process::Command;
 
 pub fn dist_dir() -> PathBuf {
     root().join("dist")
+}
+
+/// The whole app, with the pages that load only when opened.
+pub fn full_dist_dir() -> PathBuf {
+    dist_dir().join("full")
 }
 
 pub fn server_bin() -> PathBuf {
@@ -30,15 +40,30 @@ pub fn run_all() -> Result<()> {
     let name = "trunk build --release (SPA into dist/)";
     let fingerprint = spa_inputs_fingerprint()?;
     let stamp = std::fs::read_to_string(stamp_path()).unwrap_or_default();
-    if stamp == fingerprint && size::first_load_files(&dist_dir()).is_ok() {
+    let built = size::first_load_files(&dist_dir()).is_ok()
+        && size::first_load_files(&full_dist_dir()).is_ok();
+    if stamp == fingerprint && built {
         skip(name, "no input changed since the last build");
     } else {
+        // First the first load: trunk empties dist/ (and so dist/full/) before it writes.
         step(name, || {
             run(Command::new("trunk")
                 .args(["build", "--release"])
                 .env("TRUNK_SKIP_VERSION_CHECK", "true")
                 .current_dir(root()))
         })?;
+        step(
+            "trunk build --release --features extra-pages (whole app into dist/full/)",
+            || {
+                run(Command::new("trunk")
+                    .args(["build", "--release", "--features", "extra-pages"])
+                    .args(["--public-url", "/full/"])
+                    .arg("--dist")
+                    .arg(full_dist_dir())
+                    .env("TRUNK_SKIP_VERSION_CHECK", "true")
+                    .current_dir(root()))
+            },
+        )?;
         std::fs::write(stamp_path(), &fingerprint)?;
     }
     step("cargo build --release -p webcall-server", || {
@@ -46,7 +71,8 @@ pub fn run_all() -> Result<()> {
             .args(["build", "--release", "-p", "webcall-server"])
             .current_dir(root()))
     })?;
-    size::print(&dist_dir())
+    size::print(&dist_dir())?;
+    size::print_lazy(&full_dist_dir())
 }
 
 /// Folders and files that do not go into the SPA.

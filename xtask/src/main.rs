@@ -49,7 +49,12 @@ fn run() -> Result<()> {
         "serve" => serve(&rest)?,
         "test" => test::run_all(&test_options(&rest)?)?,
         "size" => match rest.as_slice() {
-            [] => size::print(&build::dist_dir())?,
+            [] => {
+                size::print(&build::dist_dir())?;
+                if build::full_dist_dir().join("index.html").exists() {
+                    size::print_lazy(&build::full_dist_dir())?;
+                }
+            }
             [json] if json == "--json" => size::print_json(&build::dist_dir())?,
             _ => bail!("unexpected arguments {rest:?}\n\n{USAGE}"),
         },

@@ -173,6 +173,17 @@ pub fn print(dist: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Prints what opening `/history` or `/check` loads: the whole app in `full` (not counted in
+/// the first load).
+pub fn print_lazy(full: &Path) -> Result<()> {
+    let total = total(&measure(full)?);
+    println!(
+        "loaded when /history or /check opens (dist/full): {} raw, {} gzip, {} brotli",
+        total.raw, total.gzip, total.brotli
+    );
+    Ok(())
+}
+
 /// Prints the sizes as JSON (stdout).
 pub fn print_json(dist: &Path) -> Result<()> {
     let sizes = measure(dist)?;
