@@ -5,12 +5,24 @@
 //! `cargo xtask test --browser-only -- <name filter>`. Each test starts its own server and
 //! chromedriver; run them one at a time (`--test-threads=1`).
 
+#[path = "browser/check.rs"]
+mod check;
+#[path = "browser/cross_browser.rs"]
+mod cross_browser;
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "browser/history.rs"]
+mod history;
+#[path = "browser/i18n.rs"]
+mod i18n;
+#[path = "browser/in_call.rs"]
+mod in_call;
 #[path = "browser/relay.rs"]
 mod relay;
 #[path = "browser/resilience.rs"]
 mod resilience;
+#[path = "browser/screenshots.rs"]
+mod screenshots;
 #[path = "browser/strict.rs"]
 mod strict;
 #[path = "browser/udp_link.rs"]
