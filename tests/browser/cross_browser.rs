@@ -55,6 +55,29 @@ async fn call_across(caller_in: Browser, callee_in: Browser, hangs_up: Side) {
         ));
     }
 
+    // Both meters move on both sides; Firefox has no `media-source` level in its statistics,
+    // so its own meter reads the microphone's samples instead.
+    for u in [&caller, &callee] {
+        for meter in ["local-volume", "remote-volume"] {
+            u.wait(&format!("#{meter} above 5"), UI, || async {
+                let v = u
+                    .client
+                    .execute(
+                        "const m = document.getElementById(arguments[0]); \
+                         return m ? Number(m.getAttribute('aria-valuenow')) : null;",
+                        vec![meter.into()],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match v.as_u64() {
+                    Some(level) if level > 5 => Ok(Some(())),
+                    _ => Err(format!("#{meter} is {v}")),
+                }
+            })
+            .await;
+        }
+    }
+
     let at_caller = shown_code(&caller).await;
     let at_callee = shown_code(&callee).await;
     report(&format!(

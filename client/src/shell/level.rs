@@ -2,32 +2,32 @@
 //! its `audioLevel` is read here from the microphone's own samples, through an `AnalyserNode`
 //! that is never played back.
 //!
-//! Created only when a sample came without a local level, for the microphone then open;
-//! dropping it closes its `AudioContext`.
+//! Created only when a sample came without a local level, for the microphone then open (and
+//! replaced with it); dropping it closes its `AudioContext`.
 
-use web_sys::{AnalyserNode, AudioContext, MediaStream};
+use web_sys::{AnalyserNode, AudioContext, MediaStream, MediaStreamAudioSourceNode};
 
 /// Reads the peak level (0.0–1.0) of one microphone stream.
 pub(crate) struct LevelReader {
     context: AudioContext,
+    /// Held: Firefox lets a source node nobody references fall silent.
+    _source: MediaStreamAudioSourceNode,
     analyser: AnalyserNode,
     samples: Vec<f32>,
-    /// The stream it reads, to notice a microphone switch.
-    stream: MediaStream,
 }
 
 impl LevelReader {
     /// Starts reading `stream`; `None` without Web Audio.
     pub(crate) fn new(stream: &MediaStream) -> Option<LevelReader> {
         let context = AudioContext::new().ok()?;
-        let reader = |context: &AudioContext| -> Option<AnalyserNode> {
+        let reader = |context: &AudioContext| {
             let source = context.create_media_stream_source(stream).ok()?;
             let analyser = context.create_analyser().ok()?;
             analyser.set_fft_size(2048);
             source.connect_with_audio_node(&analyser).ok()?;
-            Some(analyser)
+            Some((source, analyser))
         };
-        let Some(analyser) = reader(&context) else {
+        let Some((source, analyser)) = reader(&context) else {
             let _ = context.close();
             return None;
         };
@@ -36,15 +36,10 @@ impl LevelReader {
         let _ = context.resume();
         Some(LevelReader {
             context,
+            _source: source,
             analyser,
             samples,
-            stream: stream.clone(),
         })
-    }
-
-    /// Whether it reads `stream`.
-    pub(crate) fn reads(&self, stream: &MediaStream) -> bool {
-        self.stream == *stream
     }
 
     /// The peak of the last 2048 samples.

@@ -252,8 +252,9 @@ impl WebCall {
         if let Some(peer) = &io.peer {
             peer.switch_mic(&mic);
         }
-        // The old microphone stops here.
+        // The old microphone stops here, and its level reader.
         io.mic = Some(mic);
+        io.level = None;
         Ok(())
     }
 
@@ -685,7 +686,8 @@ fn release_held_signals(shared: &Rc<Shared>, generation: u32) {
 fn read_mic_level(shared: &Rc<Shared>) -> Option<f64> {
     let mut io = shared.io.borrow_mut();
     let stream = io.mic.as_ref()?.stream().clone();
-    if !io.level.as_ref().is_some_and(|l| l.reads(&stream)) {
+    // One reader per microphone: replaced with it (`set_microphone`), gone with the call.
+    if io.level.is_none() {
         io.level = level::LevelReader::new(&stream);
     }
     io.level.as_mut().map(level::LevelReader::level)
