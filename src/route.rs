@@ -125,6 +125,19 @@ pub fn redirect(state: &AppState, route: Route) -> Option<Route> {
 mod tests {
     use super::*;
 
+    /// A call with bob, just accepted.
+    fn in_call_with_bob() -> CallView {
+        CallView::InCall {
+            peer: "bob".into(),
+            since_ms: None,
+            connected: false,
+            interrupted: false,
+            muted: false,
+            peer_muted: false,
+            verification_code: None,
+        }
+    }
+
     fn state(session: Session, call: CallView) -> AppState {
         AppState {
             session,
@@ -166,18 +179,7 @@ mod tests {
             },
         );
         assert_eq!(redirect(&ringing, Route::Call), None);
-        let in_call = state(
-            alice(),
-            CallView::InCall {
-                peer: "bob".into(),
-                since_ms: None,
-                connected: false,
-                interrupted: false,
-                muted: false,
-                peer_muted: false,
-                verification_code: None,
-            },
-        );
+        let in_call = state(alice(), in_call_with_bob());
         assert_eq!(redirect(&in_call, Route::Call), Some(Route::InCall));
         assert_eq!(redirect(&in_call, Route::InCall), None);
         // A call on another device is shown on /call.
@@ -259,15 +261,7 @@ mod tests {
             redirect(&state(alice(), dialing), Route::Check),
             Some(Route::Call)
         );
-        let in_call = CallView::InCall {
-            peer: "bob".into(),
-            since_ms: None,
-            connected: false,
-            interrupted: false,
-            muted: false,
-            peer_muted: false,
-            verification_code: None,
-        };
+        let in_call = in_call_with_bob();
         assert_eq!(
             redirect(&state(alice(), in_call), Route::Check),
             Some(Route::InCall)

@@ -103,7 +103,12 @@ struct ApiError {
     message: String,
 }
 
-fn api_error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
+/// An `/api` error: the status, and JSON `{"code", "message"}`, never cached.
+pub(crate) fn api_error(
+    status: StatusCode,
+    code: ErrorCode,
+    message: impl Into<String>,
+) -> Response {
     let body = Json(ApiError {
         code,
         message: message.into(),

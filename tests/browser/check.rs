@@ -58,6 +58,20 @@ async fn finished_run(user: &User) -> serde_json::Value {
     .await
 }
 
+/// Once the page's first run (which may have started before the page was instrumented) is
+/// over, records the AudioContexts and runs every check again; returns that run.
+async fn instrumented_run(user: &User) -> serde_json::Value {
+    user.client
+        .execute(RECORD_AUDIO_CONTEXTS, vec![])
+        .await
+        .unwrap();
+    user.wait_page("/check", "Device check", UI).await;
+    finished_run(user).await;
+    user.click("Run again").await;
+    user.wait_text("Checking…", UI).await;
+    finished_run(user).await
+}
+
 /// The row `id`'s (status, text).
 fn row(run: &serde_json::Value, id: &str) -> (String, String) {
     let row = &run["rows"][id];
@@ -139,16 +153,7 @@ async fn device_check_passes() {
     // Logged out: straight to /check. The first run may start before the page is
     // instrumented; "Run again" runs every check once more, instrumented.
     alice.goto("/check").await;
-    alice
-        .client
-        .execute(RECORD_AUDIO_CONTEXTS, vec![])
-        .await
-        .unwrap();
-    alice.wait_page("/check", "Device check", UI).await;
-    finished_run(&alice).await;
-    alice.click("Run again").await;
-    alice.wait_text("Checking…", UI).await;
-    let run = finished_run(&alice).await;
+    let run = instrumented_run(&alice).await;
     report(&format!("[logged out] {run}"));
     assert_passed(&alice, &run, &["check-relay"]).await;
     let (status, text) = row(&run, "check-relay");
@@ -189,16 +194,7 @@ async fn device_check_passes() {
     report(&format!("[logged in, first run] {run}"));
     assert_passed(&alice, &run, &[]).await;
     alice.refresh().await;
-    alice
-        .client
-        .execute(RECORD_AUDIO_CONTEXTS, vec![])
-        .await
-        .unwrap();
-    alice.wait_page("/check", "Device check", UI).await;
-    finished_run(&alice).await;
-    alice.click("Run again").await;
-    alice.wait_text("Checking…", UI).await;
-    let run = finished_run(&alice).await;
+    let run = instrumented_run(&alice).await;
     report(&format!("[logged in] {run}"));
     assert_passed(&alice, &run, &[]).await;
     let summary = run["summary"].as_str().unwrap_or_default();

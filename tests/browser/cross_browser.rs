@@ -7,6 +7,7 @@
 
 use crate::harness::{report, Browser, Harness};
 use crate::user::{User, UI};
+use crate::verification::{is_code, verification_code};
 use crate::AUDIO;
 
 /// Chromium calls Firefox, Firefox accepts, they talk, Chromium hangs up.
@@ -78,8 +79,8 @@ async fn call_across(caller_in: Browser, callee_in: Browser, hangs_up: Side) {
         }
     }
 
-    let at_caller = shown_code(&caller).await;
-    let at_callee = shown_code(&callee).await;
+    let at_caller = verification_code(&caller).await;
+    let at_callee = verification_code(&callee).await;
     report(&format!(
         "verification codes: {caller_in:?} {at_caller:?}, {callee_in:?} {at_callee:?}"
     ));
@@ -112,28 +113,4 @@ fn other<'a>(u: &User, caller: &'a User, callee: &'a User) -> &'a User {
     } else {
         caller
     }
-}
-
-/// Waits for the in-call page's `#verification-code` and returns its text.
-async fn shown_code(user: &User) -> String {
-    const SCRIPT: &str = "const e = document.getElementById('verification-code'); \
-                          return e ? e.textContent : null";
-    user.wait("a verification code in #verification-code", UI, || async {
-        let text = user.client.execute(SCRIPT, vec![]).await?;
-        Ok::<_, fantoccini::error::CmdError>(text.as_str().map(str::to_owned))
-    })
-    .await
-}
-
-/// Whether `code` reads `ddd ddd`.
-fn is_code(code: &str) -> bool {
-    let b = code.as_bytes();
-    b.len() == 7
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 3 {
-                *c == b' '
-            } else {
-                c.is_ascii_digit()
-            }
-        })
 }

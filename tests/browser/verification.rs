@@ -38,8 +38,8 @@ async fn verification_codes_match_on_both_sides() {
     alice.wait_page("/in-call", &bob.id, UI).await;
     bob.wait_page("/in-call", &alice.id, UI).await;
 
-    let at_alice = shown_code(&alice).await;
-    let at_bob = shown_code(&bob).await;
+    let at_alice = verification_code(&alice).await;
+    let at_bob = verification_code(&bob).await;
     report(&format!(
         "verification codes: alice {at_alice:?}, bob {at_bob:?}"
     ));
@@ -76,7 +76,7 @@ async fn verification_codes_match_on_both_sides() {
 }
 
 /// Waits for the in-call page's `#verification-code` and returns its text.
-async fn shown_code(user: &User) -> String {
+pub(crate) async fn verification_code(user: &User) -> String {
     const SCRIPT: &str = "const e = document.getElementById('verification-code'); \
                           return e ? e.textContent : null";
     user.wait("a verification code in #verification-code", UI, || async {
@@ -87,7 +87,7 @@ async fn shown_code(user: &User) -> String {
 }
 
 /// Whether `code` reads `ddd ddd`.
-fn is_code(code: &str) -> bool {
+pub(crate) fn is_code(code: &str) -> bool {
     let b = code.as_bytes();
     b.len() == 7
         && b.iter().enumerate().all(|(i, c)| {

@@ -22,7 +22,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tracing::{info, warn};
 use webcall_protocol::{validate_user_id, ErrorCode};
 
@@ -36,19 +36,9 @@ pub(crate) struct HistoryQuery {
     page: Option<String>,
 }
 
-/// The body of an error.
-#[derive(Debug, Serialize)]
-struct ApiError {
-    code: ErrorCode,
-    message: String,
-}
-
+/// An `/api` error (see `routes::api_error`); a refused UserSig asks for a bearer token.
 fn error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
-    let body = Json(ApiError {
-        code,
-        message: message.into(),
-    });
-    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
+    let mut response = crate::routes::api_error(status, code, message);
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
