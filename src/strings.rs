@@ -90,6 +90,9 @@ pub struct Strings {
     pub call_ended: &'static str,
     pub call_ended_after: fn(&str) -> String,
     pub call_ended_because: fn(&str) -> String,
+    /// Why a call failed, as the calling service or the server says it (in English): the
+    /// reasons they give are known and translated; anything else shows as it came.
+    pub failure_reason: fn(&str) -> String,
     pub rejected: fn(&str) -> String,
     pub busy: fn(&str) -> String,
     pub no_answer: &'static str,
@@ -306,6 +309,7 @@ pub const EN: Strings = Strings {
     call_ended: "Call ended",
     call_ended_after: |duration| format!("Call ended ({duration})"),
     call_ended_because: |failure| format!("Call ended: {failure}"),
+    failure_reason: str::to_owned,
     reconnecting: "Reconnecting… The call goes on; hanging up works meanwhile.",
     reconnecting_try_later: "Reconnecting to the server; try again in a moment.",
     audio_interrupted: "Audio interrupted: reconnecting…",
@@ -502,6 +506,7 @@ pub const ZH: Strings = Strings {
     call_ended: "通话已结束",
     call_ended_after: |duration| format!("通话已结束（{duration}）"),
     call_ended_because: |failure| format!("通话已结束：{failure}"),
+    failure_reason: zh_failure_reason,
     reconnecting: "正在重新连接… 通话不受影响，可随时挂断。",
     reconnecting_try_later: "正在重新连接服务器，请稍后再试。",
     audio_interrupted: "音频中断，正在重新连接…",
@@ -640,6 +645,43 @@ pub const ZH: Strings = Strings {
     history_unreachable: "无法连接服务器",
 };
 
+/// The Chinese for a failure reason of the calling service or the server (see
+/// `Strings::failure_reason`): its fixed reasons, the server's "the audio did not connect
+/// within N s", "<user> logged in elsewhere", and the other party's reason the server passes on
+/// as "<user>: <reason>". Others (a TURN server's own words) stay as they came.
+fn zh_failure_reason(reason: &str) -> String {
+    fn fixed(reason: &str) -> Option<&'static str> {
+        Some(match reason {
+            "connection lost" => "连接中断",
+            "lost the connection to the server" => "与服务器的连接已断开",
+            "the microphone could not be opened" => "无法打开麦克风",
+            "call setup failed" => "通话建立失败",
+            "the audio connection failed" => "音频连接失败",
+            "logged in elsewhere" => "已在其他设备登录",
+            "the session expired" => "登录已过期",
+            _ => return None,
+        })
+    }
+    if let Some(zh) = fixed(reason) {
+        return zh.to_owned();
+    }
+    if let Some(secs) = reason
+        .strip_prefix("the audio did not connect within ")
+        .and_then(|rest| rest.strip_suffix(" s"))
+    {
+        return format!("音频未能在 {secs} 秒内接通");
+    }
+    if let Some(user) = reason.strip_suffix(" logged in elsewhere") {
+        return format!("{user} 已在其他设备登录");
+    }
+    match reason.split_once(": ") {
+        Some((user, theirs)) if fixed(theirs).is_some() => {
+            format!("{user}：{}", zh_failure_reason(theirs))
+        }
+        _ => reason.to_owned(),
+    }
+}
+
 /// The table of `lang`.
 pub fn strings_of(lang: Lang) -> &'static Strings {
     match lang {
@@ -738,11 +780,11 @@ impl Strings {
             Notice::CallEnded {
                 failure: Some(failure),
                 ..
-            } => (self.call_ended_because)(failure),
+            } => (self.call_ended_because)(&(self.failure_reason)(failure)),
             Notice::Rejected(id) => (self.rejected)(id),
             Notice::Busy(id) => (self.busy)(id),
             Notice::NoAnswer(None) => self.no_answer.to_owned(),
-            Notice::NoAnswer(Some(why)) => (self.no_answer_because)(why),
+            Notice::NoAnswer(Some(why)) => (self.no_answer_because)(&(self.failure_reason)(why)),
             Notice::NoAnswerOffline(id) => (self.no_answer_offline)(id),
             Notice::Cancelled => self.call_cancelled.to_owned(),
             Notice::CallerDisconnected(id) => (self.caller_disconnected)(id),
@@ -899,6 +941,7 @@ mod tests {
             call_ended,
             call_ended_after,
             call_ended_because,
+            failure_reason,
             rejected,
             busy,
             no_answer,
@@ -1033,12 +1076,45 @@ mod tests {
     }
 
     /// ZH texts that are the same in every language: names and technical terms.
-    const SAME_IN_ZH: &[&str] = &["app_name", "user_sig_label", "switch_language"];
+    /// (`failure_reason` passes unknown reasons through, like the sample argument.)
+    const SAME_IN_ZH: &[&str] = &[
+        "app_name",
+        "user_sig_label",
+        "switch_language",
+        "failure_reason",
+    ];
 
     /// Whether `text` has a Chinese character (CJK ideographs and punctuation).
     fn has_chinese(text: &str) -> bool {
         text.chars()
             .any(|c| matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3000}'..='\u{303f}'))
+    }
+
+    #[test]
+    fn failure_reasons_are_translated_where_known() {
+        assert_eq!((ZH.failure_reason)("connection lost"), "连接中断");
+        assert_eq!(
+            (ZH.failure_reason)("the audio did not connect within 30 s"),
+            "音频未能在 30 秒内接通"
+        );
+        assert_eq!(
+            (ZH.failure_reason)("bob: the audio connection failed"),
+            "bob：音频连接失败"
+        );
+        assert_eq!(
+            (ZH.failure_reason)("alice logged in elsewhere"),
+            "alice 已在其他设备登录"
+        );
+        // Unknown words (a TURN server's) stay; English keeps every reason as it is.
+        assert_eq!((ZH.failure_reason)("TURN said 401"), "TURN said 401");
+        assert_eq!((EN.failure_reason)("connection lost"), "connection lost");
+        assert_eq!(
+            ZH.notice(&Notice::CallEnded {
+                duration_secs: Some(5),
+                failure: Some("connection lost".into()),
+            }),
+            "通话已结束：连接中断"
+        );
     }
 
     #[test]
