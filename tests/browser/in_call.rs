@@ -224,3 +224,40 @@ async fn switching_the_microphone_mid_call_keeps_audio_flowing() {
     bob.wait_page("/call", "Call ended", UI).await;
     alice.wait_media_released(UI).await;
 }
+
+#[tokio::test]
+async fn plugging_a_device_updates_the_menus() {
+    let (_h, [alice, bob]) = logged_in(["alice", "bob"]).await;
+    establish_call(&alice, &bob).await;
+    alice
+        .wait("the microphone menu", UI, || async {
+            let n = alice
+                .eval("const s = document.getElementById('microphone'); return s ? s.options.length : 0;")
+                .await?;
+            Ok::<_, String>((n.as_u64() > Some(1)).then_some(()))
+        })
+        .await;
+    // A headset is plugged in: the browser lists one more microphone and says `devicechange`.
+    alice
+        .eval(
+            "const md = navigator.mediaDevices; const list = md.enumerateDevices.bind(md); \
+             md.enumerateDevices = async () => [...await list(), { kind: 'audioinput', \
+               deviceId: 'plugged-headset', groupId: 'g', label: 'USB Headset' }]; \
+             md.dispatchEvent(new Event('devicechange')); return true;",
+        )
+        .await
+        .unwrap();
+    alice
+        .wait("the plugged-in microphone in the menu", UI, || async {
+            let v = alice
+                .eval(
+                    "return [...document.getElementById('microphone').options] \
+                       .some(o => o.value === 'plugged-headset' && o.text.includes('USB Headset'));",
+                )
+                .await?;
+            Ok::<_, String>((v == true).then_some(()))
+        })
+        .await;
+    alice.click("Hang up").await;
+    bob.wait_page("/call", "Call ended", UI).await;
+}
