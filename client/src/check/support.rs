@@ -49,15 +49,12 @@ impl Support {
         };
         let media_devices =
             Reflect::get(&window.navigator(), &"mediaDevices".into()).unwrap_or(JsValue::UNDEFINED);
-        let media_element = Reflect::get(&window, &"HTMLMediaElement".into())
-            .and_then(|c| Reflect::get(&c, &"prototype".into()))
-            .unwrap_or(JsValue::UNDEFINED);
         Support {
             secure_context: window.is_secure_context(),
             peer_connection: has(&window, "RTCPeerConnection"),
             get_user_media: !media_devices.is_undefined() && has(&media_devices, "getUserMedia"),
             audio_context: has(&window, "AudioContext"),
-            speaker_selection: !media_element.is_undefined() && has(&media_element, "setSinkId"),
+            speaker_selection: crate::shell::speaker_selection_supported(),
         }
     }
 

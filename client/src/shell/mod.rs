@@ -28,6 +28,7 @@ use crate::machine::{
     Input, Machine, MediaCommand, MediaEvent, Millis, Output, Timer, CLOSE_ABNORMAL,
 };
 use crate::{CallEvent, CallState, ClientError, Devices, MediaError};
+pub(crate) use devices::speaker_selection_supported;
 use devices::DeviceWatch;
 pub use history::HistoryError;
 pub(crate) use mic::Mic;
