@@ -64,6 +64,10 @@ pub fn run_all() -> Result<()> {
                     .current_dir(root()))
             },
         )?;
+        // The SDK's example apps and its JavaScript package, into dist/ after the app (whose
+        // build empties dist/ first).
+        crate::examples::build_all()?;
+        crate::sdk::build_into_dist()?;
         std::fs::write(stamp_path(), &fingerprint)?;
     }
     step("cargo build --release -p webcall-server", || {

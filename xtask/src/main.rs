@@ -2,6 +2,8 @@
 
 mod build;
 mod cmd;
+mod examples;
+mod sdk;
 mod setup;
 mod size;
 mod test;
@@ -21,6 +23,8 @@ commands:
   test [--native-only | --browser-only] [--no-build] [-- <browser test args>]
                               native tests of all crates, then the browser tests in a
                               loopback-only network namespace (needs root or user namespaces)
+  sdk                         setup, then the JavaScript SDK package into dist/sdk/ (with its
+                              example page, dist/sdk-example/)
   size [--json]               first-load bytes of dist/: raw, gzip, brotli, against the budget
 ";
 
@@ -47,6 +51,11 @@ fn run() -> Result<()> {
             build::run_all()?;
         }
         "serve" => serve(&rest)?,
+        "sdk" => {
+            no_args(&rest)?;
+            setup::run_all()?;
+            sdk::run()?;
+        }
         "test" => test::run_all(&test_options(&rest)?)?,
         "size" => match rest.as_slice() {
             [] => {
