@@ -70,10 +70,7 @@ impl Calling {
                 return client.webcall.clone();
             }
         }
-        let webcall = WebCall::new(WebCallOptions {
-            server_url: server_url(),
-            sdk_app_id,
-        });
+        let webcall = WebCall::new(WebCallOptions::same_origin(sdk_app_id));
         // The handler reaches the client through a weak reference: holding the client itself
         // would keep it alive forever.
         let inner = Rc::downgrade(&self.0);
@@ -278,17 +275,4 @@ fn renew(inner: &Inner, expires_in_secs: u64) {
             });
         }
     });
-}
-
-/// The signaling WebSocket on the page's own host: `wss:` on https pages, `ws:` otherwise.
-pub fn server_url() -> String {
-    let location = web_sys::window().map(|w| w.location());
-    let protocol = location.as_ref().and_then(|l| l.protocol().ok());
-    let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
-    let scheme = if protocol.as_deref() == Some("https:") {
-        "wss"
-    } else {
-        "ws"
-    };
-    format!("{scheme}://{host}/ws")
 }

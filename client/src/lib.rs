@@ -59,6 +59,7 @@
 //! owns; the app does not have to touch media.
 
 pub mod check;
+pub mod dev;
 mod error;
 mod event;
 pub mod machine;

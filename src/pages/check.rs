@@ -14,12 +14,12 @@ use webcall_client::check::{
     self, Abort, CheckError, CheckId, MicLevel, Permission, RelayCandidate, RoundTrip, Summary,
     Support, Tone, Verdict,
 };
-use webcall_client::MediaError;
+use webcall_client::{MediaError, WebCallOptions};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::calling::{server_url, Calling};
+use crate::calling::Calling;
 use crate::hooks::{use_app_state, use_calling, use_focus_on_mount};
 use crate::route::Route;
 use crate::strings::{t, Strings};
@@ -275,7 +275,7 @@ async fn run_checks(
     );
 
     running(CheckId::Signaling);
-    let rtt = check::signaling_rtt(&server_url(), PINGS, &abort).await;
+    let rtt = check::signaling_rtt(&WebCallOptions::same_origin(0).server_url, PINGS, &abort).await;
     if abort.is_aborted() {
         return;
     }

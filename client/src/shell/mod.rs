@@ -46,6 +46,25 @@ pub struct WebCallOptions {
     pub sdk_app_id: u32,
 }
 
+impl WebCallOptions {
+    /// The options for a page served by the signaling server itself: the WebSocket `/ws` on
+    /// the page's own host, `wss:` on https pages and `ws:` otherwise.
+    pub fn same_origin(sdk_app_id: u32) -> WebCallOptions {
+        let location = web_sys::window().map(|w| w.location());
+        let protocol = location.as_ref().and_then(|l| l.protocol().ok());
+        let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
+        let scheme = if protocol.as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
+        WebCallOptions {
+            server_url: format!("{scheme}://{host}/ws"),
+            sdk_app_id,
+        }
+    }
+}
+
 /// The calling service: one per logged-in user and page. A cheap handle: clones share it.
 #[derive(Clone)]
 pub struct WebCall {
