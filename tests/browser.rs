@@ -9,6 +9,8 @@
 mod check;
 #[path = "browser/cross_browser.rs"]
 mod cross_browser;
+#[path = "browser/examples.rs"]
+mod examples;
 #[path = "browser/harness.rs"]
 mod harness;
 #[path = "browser/history.rs"]
@@ -23,6 +25,8 @@ mod relay;
 mod resilience;
 #[path = "browser/screenshots.rs"]
 mod screenshots;
+#[path = "browser/sdk_js.rs"]
+mod sdk_js;
 #[path = "browser/strict.rs"]
 mod strict;
 #[path = "browser/udp_link.rs"]
