@@ -80,7 +80,7 @@ pub fn run_all() -> Result<()> {
 }
 
 /// Folders and files that do not go into the SPA.
-const NOT_SPA_INPUTS: [&str; 10] = [
+const NOT_SPA_INPUTS: [&str; 12] = [
     ".git",
     ".tools",
     "target",
@@ -91,6 +91,8 @@ const NOT_SPA_INPUTS: [&str; 10] = [
     ".ci",
     "node_modules",
     "README.md",
+    "docs",
+    "fuzz",
 ];
 
 /// A hash over the path, size and modification time of every file the SPA may be built from:

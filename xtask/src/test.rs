@@ -67,6 +67,10 @@ pub fn run_all(opts: &Options) -> Result<()> {
             eprintln!("error: {e:#}");
             failed.push("native tests");
         }
+        if let Err(e) = step("API docs: cargo doc of the SDK crates, warnings denied", docs) {
+            eprintln!("error: {e:#}");
+            failed.push("API docs");
+        }
     }
     if let Some(wav) = wav {
         let result = step("browser tests (loopback-only network namespace)", || {
@@ -150,6 +154,15 @@ fn native() -> Result<()> {
     // With the app's pages that load only when opened, so that their tests run too.
     run(Command::new("cargo")
         .args(["test", "--workspace", "--features", "webcall/extra-pages"])
+        .current_dir(root()))
+}
+
+/// The SDK's API documentation builds without a warning (broken links, missing docs): the
+/// crates other apps integrate, as docs.rs would build them.
+fn docs() -> Result<()> {
+    run(Command::new("cargo")
+        .args(["doc", "--no-deps", "-p", "webcall-client", "-p", "webcall-protocol"])
+        .env("RUSTDOCFLAGS", "-D warnings")
         .current_dir(root()))
 }
 
