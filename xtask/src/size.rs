@@ -59,7 +59,7 @@ fn gzip_len(data: &[u8]) -> Result<u64> {
     Ok(enc.finish()?.len() as u64)
 }
 
-fn brotli_len(data: &[u8]) -> Result<u64> {
+pub fn brotli_len(data: &[u8]) -> Result<u64> {
     let mut out = Vec::new();
     {
         let mut enc = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);

@@ -67,7 +67,10 @@ pub fn run_all(opts: &Options) -> Result<()> {
             eprintln!("error: {e:#}");
             failed.push("native tests");
         }
-        if let Err(e) = step("API docs: cargo doc of the SDK crates, warnings denied", docs) {
+        if let Err(e) = step(
+            "API docs: cargo doc of the SDK crates, warnings denied",
+            docs,
+        ) {
             eprintln!("error: {e:#}");
             failed.push("API docs");
         }
@@ -161,7 +164,14 @@ fn native() -> Result<()> {
 /// crates other apps integrate, as docs.rs would build them.
 fn docs() -> Result<()> {
     run(Command::new("cargo")
-        .args(["doc", "--no-deps", "-p", "webcall-client", "-p", "webcall-protocol"])
+        .args([
+            "doc",
+            "--no-deps",
+            "-p",
+            "webcall-client",
+            "-p",
+            "webcall-protocol",
+        ])
         .env("RUSTDOCFLAGS", "-D warnings")
         .current_dir(root()))
 }
