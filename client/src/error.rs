@@ -23,7 +23,18 @@ pub enum MediaError {
 }
 
 impl MediaError {
-    /// TRTCCalling's error code for this failure.
+    /// TRTCCalling's error code for this failure: 60003 no microphone, 60005 permission
+    /// denied, 60006 not supported, 60001 anything else. The same code comes in the
+    /// [`CallEvent::Error`](crate::CallEvent::Error) of a call whose microphone failed.
+    ///
+    /// ```
+    /// use webcall_client::MediaError;
+    ///
+    /// let denied = MediaError::PermissionDenied;
+    /// assert_eq!(denied.code(), 60005);
+    /// assert_eq!(denied.to_string(), "access to the microphone was denied");
+    /// assert_eq!(MediaError::Other("NotReadableError".into()).code(), 60001);
+    /// ```
     pub fn code(&self) -> i32 {
         match self {
             MediaError::NoDevice => 60003,
@@ -35,6 +46,24 @@ impl MediaError {
 }
 
 /// Why a method of the calling service refused to act. Nothing changed when one is returned.
+///
+/// The methods check what they can at once and return this synchronously; what only the
+/// server or the browser can tell comes later, as a [`CallEvent`](crate::CallEvent). In
+/// JavaScript, a promise rejected with a `WebCallError` carrying [`code`](ClientError::code).
+///
+/// ```
+/// use webcall_client::{validate_user_id, ClientError};
+///
+/// // An invalid user ID, as `login`, `call` and `watch_presence` refuse it.
+/// let refused = ClientError::from(validate_user_id("al ice").unwrap_err());
+/// assert_eq!(refused.code(), 60010);
+/// assert_eq!(
+///     refused.to_string(),
+///     "invalid user ID: user ID may only hold A-Z, a-z, 0-9, _ and -"
+/// );
+/// assert_eq!(ClientError::NoCall("accept").to_string(), "there is no call to accept");
+/// assert_eq!(ClientError::Unsupported.code(), 60016);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
     /// The user ID is not valid.
@@ -73,7 +102,20 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// A numeric code for [`CallEvent::Error`](crate::CallEvent::Error) and JavaScript callers.
+    /// A numeric code for [`CallEvent::Error`](crate::CallEvent::Error) and JavaScript callers:
+    ///
+    /// | code | error |
+    /// |---|---|
+    /// | 60010 | [`BadUserId`](ClientError::BadUserId) |
+    /// | 60011 | [`NotLoggedIn`](ClientError::NotLoggedIn) |
+    /// | 60012 | [`AlreadyLoggedIn`](ClientError::AlreadyLoggedIn) |
+    /// | 60013 | [`CallSelf`](ClientError::CallSelf) |
+    /// | 60014 | [`Busy`](ClientError::Busy) |
+    /// | 60015 | [`NoCall`](ClientError::NoCall) |
+    /// | 60016 | [`Unsupported`](ClientError::Unsupported) |
+    /// | 60017 | [`InCallElsewhere`](ClientError::InCallElsewhere) |
+    /// | 60018 | [`TooManyWatched`](ClientError::TooManyWatched) |
+    /// | 60019 | [`Reconnecting`](ClientError::Reconnecting) |
     pub fn code(&self) -> i32 {
         match self {
             ClientError::BadUserId(_) => 60010,
@@ -98,6 +140,23 @@ impl ClientError {
 /// One failure need not end the call: other servers, or direct paths, may still connect it.
 /// A call that may only be relayed (the server's `--relay-only`) fails at once when no TURN
 /// server is left.
+///
+/// ```
+/// use webcall_client::IceServerError;
+///
+/// let error = IceServerError {
+///     url: "turn:turn.example.com:3478?transport=udp".into(),
+///     code: 401,
+///     text: "Unauthorized".into(),
+/// };
+/// assert!(error.is_turn() && error.is_refusal());
+/// assert_eq!(error.code(), IceServerError::CODE);
+/// assert_eq!(
+///     error.to_string(),
+///     "the TURN server turn:turn.example.com:3478?transport=udp refused the credentials \
+///      (401 Unauthorized)"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.describe())]
 pub struct IceServerError {

@@ -38,6 +38,34 @@
 //! sides the same code. The code raises the bar from passive to deliberate interception; a
 //! guarantee would need more digits and a commitment to the fingerprints exchanged before
 //! they are revealed (as ZRTP does).
+//!
+//! # Example
+//!
+//! Both sides of a connection between two DTLS certificates get the same code; the shell does
+//! this with WebCrypto's SHA-256, any SHA-256 does (the `sha2` crate here):
+//!
+//! ```
+//! use sha2::{Digest, Sha256};
+//! use webcall_client::verification::{code_from_digest, digest_input_of_sdps};
+//!
+//! /// What a side shows, from its local and remote SDP.
+//! fn code(local_sdp: &str, remote_sdp: &str) -> Option<String> {
+//!     let input = digest_input_of_sdps(local_sdp, remote_sdp)?;
+//!     Some(code_from_digest(&Sha256::digest(input).into()))
+//! }
+//!
+//! let alice = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 AB:CD:EF:01\r\n";
+//! let bob = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 10:32:54:76\r\n";
+//! let mallory = "v=0\r\na=fingerprint:sha-256 00:11:22:33\r\n";
+//!
+//! let at_alice = code(alice, bob).unwrap();
+//! assert_eq!(at_alice, code(bob, alice).unwrap());
+//! assert_eq!(at_alice.len(), 7); // "ddd ddd"
+//!
+//! // A server that swapped in its own fingerprint leaves each side with another code.
+//! assert_ne!(code(alice, mallory), code(bob, mallory));
+//! assert_ne!(code(alice, mallory).unwrap(), at_alice);
+//! ```
 
 use std::fmt;
 
@@ -98,6 +126,19 @@ fn is_hex_bytes(value: &str) -> bool {
 /// What to hash for the code of a connection between fingerprints `a` and `b`: [`DOMAIN`],
 /// then both fingerprints as text (`sha-256 AB:…`) in ascending byte order, one per line.
 /// Symmetric: `digest_input(a, b) == digest_input(b, a)`.
+///
+/// ```
+/// use webcall_client::verification::{digest_input, fingerprint};
+///
+/// let a = fingerprint("a=fingerprint:SHA-256 ab:cd\r\n").unwrap();
+/// let b = fingerprint("a=fingerprint:sha-256 10:32\n").unwrap();
+/// assert_eq!(a.to_string(), "sha-256 AB:CD");
+/// assert_eq!(
+///     digest_input(&a, &b),
+///     b"WebCall call verification v1\nsha-256 10:32\nsha-256 AB:CD\n"
+/// );
+/// assert_eq!(digest_input(&a, &b), digest_input(&b, &a));
+/// ```
 pub fn digest_input(a: &Fingerprint, b: &Fingerprint) -> Vec<u8> {
     let (a, b) = (a.to_string(), b.to_string());
     let (first, second) = if a <= b { (a, b) } else { (b, a) };
@@ -114,6 +155,14 @@ pub fn digest_input_of_sdps(local_sdp: &str, remote_sdp: &str) -> Option<Vec<u8>
 }
 
 /// The code for a SHA-256 `digest` of a [`digest_input`]: six digits, `"ddd ddd"`.
+///
+/// ```
+/// use webcall_client::verification::code_from_digest;
+///
+/// let mut digest = [0; 32];
+/// digest[..8].copy_from_slice(&1_000_042u64.to_be_bytes());
+/// assert_eq!(code_from_digest(&digest), "000 042"); // 1 000 042 mod 1 000 000
+/// ```
 pub fn code_from_digest(digest: &[u8; 32]) -> String {
     let mut head = [0; 8];
     head.copy_from_slice(&digest[..8]);

@@ -10,6 +10,30 @@
 //! "ping"
 //! ```
 //!
+//! The same with the types (serde_json stands for any JSON serializer):
+//!
+//! ```
+//! use webcall_protocol::{ClientMsg, ServerMsg};
+//!
+//! let login = ClientMsg::Login {
+//!     user_id: "alice".into(),
+//!     user_sig: "...".into(),
+//!     sdk_app_id: 1_400_000_000,
+//!     resume: None,
+//! };
+//! assert_eq!(
+//!     serde_json::to_string(&login).unwrap(),
+//!     r#"{"login":{"user_id":"alice","user_sig":"...","sdk_app_id":1400000000}}"#
+//! );
+//! assert_eq!(serde_json::to_string(&ClientMsg::Ping).unwrap(), r#""ping""#);
+//!
+//! let frame = r#"{"seq":[1,{"accepted":{"call_id":"0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d"}}]}"#;
+//! let msg: ServerMsg = serde_json::from_str(frame).unwrap();
+//! let (seq, msg) = msg.unsequenced();
+//! assert_eq!(seq, Some(1));
+//! assert!(matches!(msg, ServerMsg::Accepted { .. }));
+//! ```
+//!
 //! That form is chosen for size: its parser is a fraction of the code an internally tagged
 //! (`{"type": ...}`) enum needs, which matters in the browser, where every byte of the client is
 //! downloaded before the first call.
@@ -74,6 +98,8 @@
 //!
 //! No tokio and no web-sys here: this crate compiles for the server and for wasm alike.
 
+#![warn(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 
 /// A user's ID: 1 to 32 characters of `A-Z a-z 0-9 _ -`. Validate with [`validate_user_id`].
@@ -130,6 +156,19 @@ impl std::fmt::Display for UserIdError {
 impl std::error::Error for UserIdError {}
 
 /// Checks that `id` is a valid user ID: 1 to 32 characters of `A-Z a-z 0-9 _ -`.
+///
+/// ```
+/// use webcall_protocol::{validate_user_id, UserIdError};
+///
+/// assert_eq!(validate_user_id("alice_01-B"), Ok(()));
+/// assert_eq!(validate_user_id(""), Err(UserIdError::Empty));
+/// assert_eq!(validate_user_id(&"a".repeat(33)), Err(UserIdError::TooLong));
+/// assert_eq!(validate_user_id("al ice"), Err(UserIdError::BadCharacter));
+/// assert_eq!(
+///     UserIdError::BadCharacter.to_string(),
+///     "user ID may only hold A-Z, a-z, 0-9, _ and -"
+/// );
+/// ```
 pub fn validate_user_id(id: &str) -> Result<(), UserIdError> {
     if id.is_empty() {
         return Err(UserIdError::Empty);
@@ -164,21 +203,33 @@ pub enum CallType {
 #[serde(rename_all = "snake_case")]
 pub enum Signal {
     /// An SDP offer.
-    Offer { sdp: String },
+    Offer {
+        /// The session description (`RTCSessionDescription.sdp`).
+        sdp: String,
+    },
     /// An SDP answer.
-    Answer { sdp: String },
+    Answer {
+        /// The session description (`RTCSessionDescription.sdp`).
+        sdp: String,
+    },
     /// A trickled ICE candidate, as `RTCIceCandidateInit`.
     Ice {
+        /// The `candidate:` line (`RTCIceCandidateInit.candidate`).
         candidate: String,
+        /// The media section it belongs to (`sdpMid`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sdp_mid: Option<String>,
+        /// The index of that media section (`sdpMLineIndex`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sdp_m_line_index: Option<u16>,
     },
     /// The sender muted (`true`) or unmuted its microphone (TRTCCalling's
     /// `USER_AUDIO_AVAILABLE` on the receiving side). Sent on every change, and once the audio
     /// connects when the sender is muted then.
-    Mute { muted: bool },
+    Mute {
+        /// Whether the sender's microphone is muted now.
+        muted: bool,
+    },
 }
 
 /// A STUN or TURN server for `RTCPeerConnection`'s `iceServers`.
@@ -201,8 +252,11 @@ pub enum ClientMsg {
     /// Authenticate this connection. Must be the first message; a connection that has not logged
     /// in within a few seconds is closed.
     Login {
+        /// The user to log in as.
         user_id: UserId,
+        /// The user's UserSig, issued by the app's backend for `user_id` and `sdk_app_id`.
         user_sig: String,
+        /// The app's ID (TRTCCalling's `SDKAppID`); must be the server's.
         sdk_app_id: u32,
         /// A reconnecting client's session and call; absent on a first login.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,8 +264,11 @@ pub enum ClientMsg {
     },
     /// Call `callee`. `req` is echoed in [`ServerMsg::CallCreated`] or [`ServerMsg::Error`].
     Invite {
+        /// A request number of the client's choosing, echoed in the answer.
         req: u32,
+        /// The user to call.
         callee: UserId,
+        /// Audio; video is refused ([`ErrorCode::Unsupported`]). Audio when absent.
         #[serde(default)]
         call_type: CallType,
         /// Ring timeout in seconds; the server's default when absent, capped at
@@ -220,41 +277,73 @@ pub enum ClientMsg {
         timeout_secs: Option<u32>,
     },
     /// A callee device accepts a ringing call. The first device to accept gets the call.
-    Accept { call_id: CallId },
+    Accept {
+        /// The ringing call.
+        call_id: CallId,
+    },
     /// The callee rejects a ringing call.
-    Reject { call_id: CallId },
+    Reject {
+        /// The ringing call.
+        call_id: CallId,
+    },
     /// The caller withdraws a call that is still ringing.
-    Cancel { call_id: CallId },
+    Cancel {
+        /// The caller's ringing call.
+        call_id: CallId,
+    },
     /// Either party ends an accepted call. With `failure`, the call broke off on this side (the
     /// audio connection failed, say) and ends as [`Outcome::Failed`] with that message.
     Hangup {
+        /// The accepted call.
         call_id: CallId,
+        /// Why the call broke off, when nobody hung up (the server cuts it to
+        /// [`MAX_FAILURE_LEN`] bytes).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         failure: Option<String>,
     },
     /// WebRTC negotiation for the other party of `call_id`.
-    Signal { call_id: CallId, signal: Signal },
+    Signal {
+        /// The accepted call whose other party gets the signal.
+        call_id: CallId,
+        /// The offer, answer, candidate or mute state, relayed untouched.
+        signal: Signal,
+    },
     /// This side's audio of an accepted call is connected (again, after
     /// [`ClientMsg::MediaInterrupted`]). The server fails a call whose audio does not connect
     /// within its limit.
-    MediaConnected { call_id: CallId },
+    MediaConnected {
+        /// The accepted call.
+        call_id: CallId,
+    },
     /// This side's connected audio stopped carrying packets and is being restored (ICE
     /// restart). A party that reports it while the other party's connection to the server is
     /// gone tells the server that party vanished: the call ends as
     /// [`Outcome::ConnectionLost`] at once.
-    MediaInterrupted { call_id: CallId },
+    MediaInterrupted {
+        /// The accepted call.
+        call_id: CallId,
+    },
     /// Watch the presence of these user IDs (at most [`MAX_WATCHED`]), replacing the IDs watched
     /// before; an empty list stops watching. Each is answered at once with
     /// [`ServerMsg::Presence`], and again whenever it changes.
-    Watch { users: Vec<UserId> },
+    Watch {
+        /// The user IDs to watch.
+        users: Vec<UserId>,
+    },
     /// Keep-alive; answered with [`ServerMsg::Pong`].
     Ping,
     /// Every [`ServerMsg::Seq`] up to and including `seq` was applied: the server need not
     /// keep them for a reconnection.
-    Ack { seq: u64 },
+    Ack {
+        /// The highest sequence number applied.
+        seq: u64,
+    },
     /// Extend the session with a fresh UserSig for the same user, typically after
     /// [`ServerMsg::SessionExpiring`]; answered with [`ServerMsg::Renewed`] or an `Error`.
-    Renew { user_sig: String },
+    Renew {
+        /// The fresh UserSig.
+        user_sig: String,
+    },
 }
 
 /// A message from the server to a client.
@@ -263,6 +352,7 @@ pub enum ClientMsg {
 pub enum ServerMsg {
     /// Login succeeded.
     LoggedIn {
+        /// The user now logged in on this connection.
         user_id: UserId,
         /// ICE servers for this user's peer connections (TURN credentials included).
         #[serde(default)]
@@ -290,56 +380,106 @@ pub enum ServerMsg {
     Seq(u64, Box<ServerMsg>),
     /// The session's UserSig expires in `expires_in_secs`: renew it with
     /// [`ClientMsg::Renew`], or the server ends the session then (`SessionExpired`).
-    SessionExpiring { expires_in_secs: u64 },
+    SessionExpiring {
+        /// Seconds until the session ends.
+        expires_in_secs: u64,
+    },
     /// The `Renew` succeeded: the session now lasts `expires_in_secs` more.
-    Renewed { expires_in_secs: u64 },
+    Renewed {
+        /// Seconds until the renewed session ends.
+        expires_in_secs: u64,
+    },
     /// The caller's `Invite` created a call. `ringing` of the callee's devices ring; 0 means the
     /// callee is offline and the call waits, for its ring timeout, for them to log in.
     CallCreated {
+        /// The `req` of the `Invite` this answers.
         req: u32,
+        /// The new call's ID.
         call_id: CallId,
+        /// The user called.
         callee: UserId,
+        /// How many of the callee's devices ring (0: offline, the invitation waits).
         #[serde(default)]
         ringing: u32,
     },
     /// To the caller: the number of the callee's devices that ring changed (one logged in or
     /// dropped during the ring timeout).
-    Ringing { call_id: CallId, devices: u32 },
+    Ringing {
+        /// The caller's call.
+        call_id: CallId,
+        /// How many of the callee's devices ring now.
+        devices: u32,
+    },
     /// Someone is calling this user.
     Invited {
+        /// The call that rings.
         call_id: CallId,
+        /// Who is calling.
         caller: UserId,
+        /// The kind of call (audio).
         call_type: CallType,
         /// How long the call rings before the server gives up, in seconds.
         timeout_secs: u32,
     },
     /// The callee accepted: the call is now active. Sent to the caller and to the callee device
     /// that accepted.
-    Accepted { call_id: CallId },
+    Accepted {
+        /// The accepted call.
+        call_id: CallId,
+    },
     /// To the callee's other devices: the call that rang there was accepted on another one.
-    AnsweredElsewhere { call_id: CallId },
+    AnsweredElsewhere {
+        /// The call that rang on this device.
+        call_id: CallId,
+    },
     /// Glare: this connection's `Invite` `req` crossed `caller`'s invitation to this user. The
     /// two are one call now, `call_id`, accepted, with this connection as the callee: the
     /// caller's offer follows.
     CallMerged {
+        /// The `req` of this connection's `Invite`.
         req: u32,
+        /// The call both invitations are now.
         call_id: CallId,
+        /// The user who placed the call that stands.
         caller: UserId,
     },
     /// This user has call `call_id` with `peer` on another device. Sent to the user's devices
     /// that are not in it: when the call starts, and at login. Its `CallEnded` follows.
-    CallElsewhere { call_id: CallId, peer: UserId },
+    CallElsewhere {
+        /// The call on the other device.
+        call_id: CallId,
+        /// The other party of that call.
+        peer: UserId,
+    },
     /// Whether a watched user (see [`ClientMsg::Watch`]) has a device online.
-    Presence { user_id: UserId, online: bool },
+    Presence {
+        /// The watched user.
+        user_id: UserId,
+        /// Whether at least one of their devices is logged in.
+        online: bool,
+    },
     /// WebRTC negotiation from the other party of `call_id`.
-    Signal { call_id: CallId, signal: Signal },
+    Signal {
+        /// The accepted call.
+        call_id: CallId,
+        /// The other party's offer, answer, candidate or mute state.
+        signal: Signal,
+    },
     /// The call is over, for the reason given. Sent once per call to every device of both
     /// parties.
-    CallEnded { call_id: CallId, outcome: Outcome },
+    CallEnded {
+        /// The call that ended.
+        call_id: CallId,
+        /// How it ended.
+        outcome: Outcome,
+    },
     /// A request failed. `req` names the `Invite` it answers, when it answers one.
     Error {
+        /// What failed.
         code: ErrorCode,
+        /// A readable explanation.
         message: String,
+        /// The `req` of the `Invite` this answers, when it answers one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<u32>,
     },
@@ -358,27 +498,48 @@ pub enum Outcome {
     /// Nobody answered within the ring timeout; `offline` when no device of the callee was
     /// online at the end.
     NoAnswer {
+        /// No device of the callee was online when the ring timeout ran out.
         #[serde(default)]
         offline: bool,
     },
     /// The caller withdrew the call while it rang; `disconnected` when the caller's connection
     /// dropped rather than the caller cancelling.
     Cancelled {
+        /// The caller's connection dropped; the caller did not cancel.
         #[serde(default)]
         disconnected: bool,
     },
     /// An accepted call was hung up by `by` after `duration_secs` seconds.
-    HungUp { by: UserId, duration_secs: u64 },
+    HungUp {
+        /// The party who hung up.
+        by: UserId,
+        /// Seconds from the acceptance to the hang-up.
+        duration_secs: u64,
+    },
     /// The call could not go on: its audio did not connect in time, or a party's side broke,
     /// for example.
-    Failed { message: String },
+    Failed {
+        /// What failed.
+        message: String,
+    },
     /// `user`'s connection was lost (a closed tab, a machine asleep, a network gone) and did not
     /// come back in time.
-    ConnectionLost { user: UserId },
+    ConnectionLost {
+        /// The party whose connection was lost.
+        user: UserId,
+    },
 }
 
 impl ServerMsg {
     /// The message inside a [`ServerMsg::Seq`], with its number; any other message as it is.
+    ///
+    /// ```
+    /// use webcall_protocol::ServerMsg;
+    ///
+    /// let numbered = ServerMsg::Seq(7, Box::new(ServerMsg::Pong));
+    /// assert_eq!(numbered.unsequenced(), (Some(7), ServerMsg::Pong));
+    /// assert_eq!(ServerMsg::Pong.unsequenced(), (None, ServerMsg::Pong));
+    /// ```
     pub fn unsequenced(self) -> (Option<u64>, ServerMsg) {
         match self {
             ServerMsg::Seq(seq, msg) => (Some(seq), *msg),
@@ -403,6 +564,7 @@ pub struct Resume {
 /// A reconnecting client's account of its call, so that a server that restarted can restore it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallClaim {
+    /// The call's ID, as the server issued it.
     pub call_id: CallId,
     /// The other party.
     pub peer: UserId,
@@ -417,15 +579,28 @@ pub struct CallClaim {
 #[serde(rename_all = "snake_case")]
 pub enum ClaimPhase {
     /// It rings (the caller dials, the callee's device rings) for `secs_left` more seconds.
-    Ringing { secs_left: u32 },
+    Ringing {
+        /// Seconds of the ring timeout left.
+        secs_left: u32,
+    },
     /// It was accepted `secs` seconds ago (the callee: it sent `Accept`), and its audio is
     /// `connected`.
-    Accepted { secs: u64, connected: bool },
+    Accepted {
+        /// Seconds since the call was accepted.
+        secs: u64,
+        /// Whether the claimant's audio path is connected.
+        connected: bool,
+    },
     /// The claimant left it: rejected or cancelled it while it rang (`accepted: false`), or hung
     /// up `secs` seconds after it was accepted. The claimant has not heard the call end, so its
     /// message may have been lost with the old server: the server ends the call so (or, when it
     /// does not know the call, remembers that it ended so, for the other party's claim).
-    Left { accepted: bool, secs: u64 },
+    Left {
+        /// Whether the call had been accepted when the claimant left it.
+        accepted: bool,
+        /// How long it had been accepted, in seconds (0 when it had not).
+        secs: u64,
+    },
 }
 
 /// Error codes carried by [`ServerMsg::Error`].
@@ -515,9 +690,11 @@ pub enum HistoryOutcome {
 /// One call in a user's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
+    /// The call's ID.
     pub call_id: CallId,
     /// The other party.
     pub peer: UserId,
+    /// Whether the user placed the call or was called.
     pub direction: CallDirection,
     /// When the call was placed, in Unix milliseconds.
     pub started_ms: u64,
@@ -525,6 +702,7 @@ pub struct HistoryEntry {
     pub answered: bool,
     /// How long the parties talked, in seconds (0 when it was never answered).
     pub duration_secs: u64,
+    /// How it ended, as the user saw it.
     pub outcome: HistoryOutcome,
 }
 
@@ -533,6 +711,7 @@ pub struct HistoryEntry {
 pub struct HistoryPage {
     /// The page's number: 0 holds the newest [`HISTORY_PAGE_SIZE`] calls.
     pub page: u32,
+    /// The page's calls, newest first (at most [`HISTORY_PAGE_SIZE`]).
     pub entries: Vec<HistoryEntry>,
     /// Whether an older page has calls.
     pub more: bool,

@@ -23,7 +23,9 @@ const READ_EVERY_MS: f64 = 50.0;
 /// What the browser says about using the microphone on this site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
+    /// The page may open the microphone without asking.
     Granted,
+    /// The user or the browser refused the microphone to this site.
     Denied,
     /// The browser will ask when the microphone is opened.
     Prompt,

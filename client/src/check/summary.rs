@@ -3,12 +3,20 @@
 /// One check of the device check, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckId {
+    /// The browser has the APIs calls need ([`Support::detect`](super::Support::detect)).
     Browser,
+    /// The page is a secure context: https, or served from this device
+    /// ([`Support::detect`](super::Support::detect)).
     SecureContext,
+    /// The page may use the microphone ([`microphone_permission`](super::microphone_permission)).
     MicPermission,
+    /// Sound reaches the microphone ([`mic_level`](super::mic_level)).
     MicLevel,
+    /// A tone plays through the speaker ([`speaker_tone`](super::speaker_tone)).
     Speaker,
+    /// The signaling server answers, and how fast ([`signaling_rtt`](super::signaling_rtt)).
     Signaling,
+    /// A TURN server relays ([`relay`](super::relay())).
     Relay,
 }
 
@@ -28,7 +36,9 @@ impl CheckId {
 /// How one check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// The check passed.
     Pass,
+    /// The check failed: calls will not work, or not well, until it passes.
     Fail,
     /// It could not run here (the relay check without a login, say): neither pass nor fail.
     Skipped,
@@ -37,7 +47,9 @@ pub enum Verdict {
 /// Where the checks stand: which failed, which were skipped, how many are not done.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// The checks that failed, in the order given.
     pub failed: Vec<CheckId>,
+    /// The checks that could not run, in the order given.
     pub skipped: Vec<CheckId>,
     /// Checks without a verdict yet (waiting or running).
     pub pending: usize,
@@ -45,6 +57,20 @@ pub struct Summary {
 
 impl Summary {
     /// Sums up each check's verdict (`None`: not done yet), in the order given.
+    ///
+    /// ```
+    /// use webcall_client::check::{CheckId, Summary, Verdict};
+    ///
+    /// let summary = Summary::of([
+    ///     (CheckId::Browser, Some(Verdict::Pass)),
+    ///     (CheckId::MicLevel, Some(Verdict::Fail)),
+    ///     (CheckId::Relay, Some(Verdict::Skipped)),
+    ///     (CheckId::Signaling, None),
+    /// ]);
+    /// assert_eq!(summary.failed, [CheckId::MicLevel]);
+    /// assert_eq!(summary.skipped, [CheckId::Relay]);
+    /// assert!(!summary.is_done() && !summary.all_passed());
+    /// ```
     pub fn of(verdicts: impl IntoIterator<Item = (CheckId, Option<Verdict>)>) -> Summary {
         let mut summary = Summary::default();
         for (id, verdict) in verdicts {

@@ -17,13 +17,21 @@ pub type Millis = u64;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The app wants to log in.
-    Login { user_id: UserId, user_sig: String },
+    Login {
+        /// The user to log in as.
+        user_id: UserId,
+        /// The user's UserSig.
+        user_sig: String,
+    },
     /// The app wants to log out.
     Logout,
     /// The app wants to call `callee`.
     Call {
+        /// The user to call.
         callee: UserId,
+        /// Audio (video is refused: [`ClientError::Unsupported`](crate::ClientError::Unsupported)).
         call_type: CallType,
+        /// The ring timeout in seconds; `None`: the server's.
         timeout_secs: Option<u32>,
     },
     /// The app accepts the ringing call.
@@ -40,14 +48,22 @@ pub enum Input {
     WatchPresence(Vec<UserId>),
     /// The app renews the session with a fresh UserSig for the same user (after
     /// [`CallEvent::SessionExpiring`]).
-    Renew { user_sig: String },
+    Renew {
+        /// The fresh UserSig.
+        user_sig: String,
+    },
     /// The signaling socket opened.
     SocketOpened,
     /// The signaling socket closed or failed; `code` is the WebSocket close code
     /// ([`CLOSE_ABNORMAL`] when the connection dropped without a close frame or never opened).
     /// Codes 1000, 1008 and 1009 from the server end the session; any other loss of a
     /// logged-in socket starts a reconnection.
-    SocketClosed { reason: String, code: u16 },
+    SocketClosed {
+        /// The close reason, or what failed.
+        reason: String,
+        /// The WebSocket close code.
+        code: u16,
+    },
     /// A message from the server.
     Server(ServerMsg),
     /// A result from the media layer.
@@ -72,7 +88,12 @@ pub enum Output {
     /// Act on the microphone or the peer connection.
     Media(MediaCommand),
     /// Fire [`Input::Timer`] at `at` (replacing an armed timer of the same kind).
-    SetTimer { timer: Timer, at: Millis },
+    SetTimer {
+        /// Which timer.
+        timer: Timer,
+        /// When it fires, on the machine's clock.
+        at: Millis,
+    },
     /// Disarm a timer.
     CancelTimer(Timer),
     /// Tell the app.
@@ -113,7 +134,8 @@ pub enum MediaCommand {
     /// [`MediaEvent::MicReady`] or [`MediaEvent::MicFailed`].
     StartMic,
     /// Create the peer connection, with the microphone's track if the microphone is open
-    /// already (it is when a caller's invitation was merged into the callee's call, glare). With `offer`, create an SDP offer at once and report it as
+    /// already (it is when a caller's invitation was merged into the callee's call, glare).
+    /// With `offer`, create an SDP offer at once and report it as
     /// [`MediaEvent::LocalSignal`]; without, wait for the remote offer and answer it (sending
     /// audio once [`MediaCommand::AttachMic`] comes). Report every local ICE candidate as
     /// [`MediaEvent::LocalSignal`] too, the end of gathering as
@@ -121,8 +143,11 @@ pub enum MediaCommand {
     /// [`MediaEvent::IceServerFailed`]. With `relay_only`, use only relayed (TURN) candidates
     /// (`iceTransportPolicy: "relay"`).
     CreatePeer {
+        /// The STUN and TURN servers (`iceServers`).
         ice_servers: Vec<IceServer>,
+        /// Whether only relayed candidates may be used (`iceTransportPolicy: "relay"`).
         relay_only: bool,
+        /// Whether this side offers (the caller) or answers (the callee).
         offer: bool,
     },
     /// The microphone opened after the peer connection was created: send its track on the
@@ -132,7 +157,9 @@ pub enum MediaCommand {
     /// TURN credentials), create an offer with new ICE credentials (`iceRestart`) and report
     /// it as [`MediaEvent::LocalSignal`], with the new local candidates.
     RestartIce {
+        /// The STUN and TURN servers, with fresh credentials.
         ice_servers: Vec<IceServer>,
+        /// Whether only relayed candidates may be used.
         relay_only: bool,
     },
     /// Apply a signal from the other party: set a remote offer (and answer it), set a remote

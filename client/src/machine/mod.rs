@@ -38,6 +38,124 @@
 //! - `media`: what the microphone and the peer connection report;
 //! - `ice`: the STUN/TURN servers and policy of the peer connection, and their failures;
 //! - `io`: the types that go in and come out; `presence`: the presence watch list.
+//!
+//! # A call, from the outside
+//!
+//! The machine runs anywhere, without a browser or a server: feed it inputs, read its outputs.
+//! Here alice logs in and calls bob, and the server's answers are fed in by hand, as the shell
+//! ([`WebCall`](crate::WebCall)) would pass them on from the WebSocket:
+//!
+//! ```
+//! use webcall_client::machine::{Input, Machine, MediaCommand, MediaEvent, Output};
+//! use webcall_client::{CallEvent, CallState, CallType};
+//! use webcall_protocol::{ClientMsg, Outcome, ServerMsg};
+//!
+//! /// Everything the machine asks for, in order.
+//! fn outputs(machine: &mut Machine) -> Vec<Output> {
+//!     std::iter::from_fn(|| machine.poll_output()).collect()
+//! }
+//!
+//! let mut alice = Machine::new(1_400_000_000);
+//!
+//! // Log in: the shell opens the socket, and the login goes out once it is open.
+//! let login = Input::Login {
+//!     user_id: "alice".into(),
+//!     user_sig: "<UserSig>".into(),
+//! };
+//! alice.handle(0, login)?;
+//! assert!(outputs(&mut alice).contains(&Output::OpenSocket));
+//! alice.handle(20, Input::SocketOpened)?;
+//! assert!(outputs(&mut alice).iter().any(|out| matches!(
+//!     out,
+//!     Output::Send(ClientMsg::Login { user_id, sdk_app_id: 1_400_000_000, .. })
+//!         if user_id == "alice"
+//! )));
+//! let logged_in = ServerMsg::LoggedIn {
+//!     user_id: "alice".into(),
+//!     ice_servers: vec![],
+//!     expires_in_secs: 86_400,
+//!     relay_only: false,
+//!     session: "s-1".into(),
+//!     resumed: false,
+//! };
+//! alice.handle(40, Input::Server(logged_in))?;
+//! let event = CallEvent::LoggedIn {
+//!     user_id: "alice".into(),
+//! };
+//! assert!(outputs(&mut alice).contains(&Output::Event(event)));
+//!
+//! // Call bob: the microphone opens first, then the invitation goes out.
+//! let call = Input::Call {
+//!     callee: "bob".into(),
+//!     call_type: CallType::Audio,
+//!     timeout_secs: None,
+//! };
+//! alice.handle(1_000, call)?;
+//! assert!(outputs(&mut alice).contains(&Output::Media(MediaCommand::StartMic)));
+//! let dialing = CallState::Dialing {
+//!     callee: "bob".into(),
+//!     ringing: None,
+//! };
+//! assert_eq!(alice.call_state(), dialing);
+//! alice.handle(1_100, Input::Media(MediaEvent::MicReady))?;
+//! let req = outputs(&mut alice)
+//!     .into_iter()
+//!     .find_map(|out| match out {
+//!         Output::Send(ClientMsg::Invite { req, .. }) => Some(req),
+//!         _ => None,
+//!     })
+//!     .expect("an invitation");
+//!
+//! // The server created the call; it rings on one of bob's devices.
+//! let call_id = "0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d".to_string();
+//! let created = ServerMsg::CallCreated {
+//!     req,
+//!     call_id: call_id.clone(),
+//!     callee: "bob".into(),
+//!     ringing: 1,
+//! };
+//! alice.handle(1_200, Input::Server(created))?;
+//! let ringing = CallEvent::Ringing {
+//!     callee: "bob".into(),
+//!     devices: 1,
+//! };
+//! assert!(outputs(&mut alice).contains(&Output::Event(ringing)));
+//!
+//! // Bob accepts (the server numbers what it sends a session).
+//! let accepted = ServerMsg::Accepted {
+//!     call_id: call_id.clone(),
+//! };
+//! alice.handle(5_000, Input::Server(ServerMsg::Seq(1, Box::new(accepted))))?;
+//! let accept = CallEvent::UserAccept {
+//!     user_id: "bob".into(),
+//! };
+//! assert!(outputs(&mut alice).contains(&Output::Event(accept)));
+//! assert!(matches!(alice.call_state(), CallState::InCall { since_ms: 5_000, .. }));
+//!
+//! // Bob hangs up a minute later.
+//! let ended = ServerMsg::CallEnded {
+//!     call_id: call_id.clone(),
+//!     outcome: Outcome::HungUp {
+//!         by: "bob".into(),
+//!         duration_secs: 60,
+//!     },
+//! };
+//! alice.handle(65_000, Input::Server(ServerMsg::Seq(2, Box::new(ended))))?;
+//! let out = outputs(&mut alice);
+//! let leave = CallEvent::UserLeave {
+//!     user_id: "bob".into(),
+//! };
+//! assert!(out.contains(&Output::Event(leave)));
+//! assert!(out.contains(&Output::Event(CallEvent::CallEnd {
+//!     call_id,
+//!     duration_secs: 60,
+//!     ended_by: Some("bob".into()),
+//!     failure: None,
+//! })));
+//! assert!(out.contains(&Output::Media(MediaCommand::Close)));
+//! assert_eq!(alice.call_state(), CallState::Idle);
+//! # Ok::<(), webcall_client::ClientError>(())
+//! ```
 
 mod backoff;
 mod claim;

@@ -23,7 +23,12 @@ pub enum HistoryError {
     Unsupported,
     /// The server failed or refused the request otherwise: its HTTP status and message.
     #[error("the server answered {status}: {message}")]
-    Server { status: u16, message: String },
+    Server {
+        /// The HTTP status code.
+        status: u16,
+        /// The server's explanation (the `message` of its JSON answer; empty without one).
+        message: String,
+    },
     /// No answer came (offline, server down).
     #[error("the server could not be reached")]
     Unreachable,

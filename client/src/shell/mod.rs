@@ -37,7 +37,19 @@ use peer::{Peer, PeerEvent};
 pub(crate) use socket::{Socket, SocketEvent};
 use tone::TonePlayer;
 
-/// How to reach the signaling server.
+/// How to reach the signaling server (TRTCCalling's `options`).
+///
+/// ```no_run
+/// use webcall_client::WebCallOptions;
+///
+/// // A server elsewhere (it must allow the page's origin: `--allowed-origin`).
+/// let options = WebCallOptions {
+///     server_url: "wss://call.example.com/ws".into(),
+///     sdk_app_id: 1_400_000_000,
+/// };
+/// // The server that serves this page: `wss://<this host>/ws` (or `ws:` on http pages).
+/// let options = WebCallOptions::same_origin(1_400_000_000);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebCallOptions {
     /// The signaling WebSocket, e.g. `wss://call.example.com/ws`.
@@ -66,6 +78,11 @@ impl WebCallOptions {
 }
 
 /// The calling service: one per logged-in user and page. A cheap handle: clones share it.
+///
+/// Needs a browser page (it opens a WebSocket, the microphone and an `RTCPeerConnection`);
+/// the examples of its methods compile but do not run in the tests. The crate's
+/// [introduction](crate) shows a whole integration; [`machine`](crate::machine) shows a call
+/// that runs anywhere.
 #[derive(Clone)]
 pub struct WebCall {
     shared: Rc<Shared>,
@@ -133,7 +150,7 @@ struct Io {
     held_signals: Vec<webcall_protocol::Signal>,
 }
 
-/// An event subscription; dropping it unsubscribes.
+/// An event subscription ([`WebCall::on_event`]); dropping it unsubscribes.
 #[must_use = "dropping a Subscription unsubscribes at once"]
 pub struct Subscription {
     shared: Weak<Shared>,
@@ -153,6 +170,15 @@ impl Drop for Subscription {
 
 impl WebCall {
     /// Creates the calling service. Nothing connects until [`login`](Self::login).
+    ///
+    /// ```no_run
+    /// use webcall_client::{WebCall, WebCallOptions};
+    ///
+    /// let webcall = WebCall::new(WebCallOptions {
+    ///     server_url: "wss://call.example.com/ws".into(),
+    ///     sdk_app_id: 1_400_000_000,
+    /// });
+    /// ```
     pub fn new(options: WebCallOptions) -> WebCall {
         let mut machine = Machine::new(options.sdk_app_id);
         // Pages that lost the server together reconnect apart.
@@ -181,6 +207,24 @@ impl WebCall {
     /// Once logged in, a lost connection is restored on its own, with the same UserSig (or the
     /// latest [`renew`](Self::renew)ed one): [`CallEvent::Reconnecting`], then
     /// [`CallEvent::Reconnected`]; the call goes on meanwhile.
+    ///
+    /// Refused at once, changing nothing, when the user ID is invalid
+    /// ([`ClientError::BadUserId`]) or a login is under way or done
+    /// ([`ClientError::AlreadyLoggedIn`]).
+    ///
+    /// ```no_run
+    /// use webcall_client::CallEvent;
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// # let user_sig = String::new();
+    /// let _subscription = webcall.on_event(|event| match event {
+    ///     CallEvent::LoggedIn { user_id } => { /* show the call page */ }
+    ///     CallEvent::Error { code, message } => { /* 70001: the UserSig expired, ... */ }
+    ///     _ => {}
+    /// });
+    /// webcall.login("alice", &user_sig)?;
+    /// # Ok::<(), webcall_client::ClientError>(())
+    /// ```
     pub fn login(&self, user_id: &str, user_sig: &str) -> Result<(), ClientError> {
         self.shared.io.borrow_mut().user_sig = user_sig.to_owned();
         self.feed(Input::Login {
@@ -190,6 +234,14 @@ impl WebCall {
     }
 
     /// Leaves any call and logs out; [`CallEvent::LoggedOut`] follows.
+    /// [`ClientError::NotLoggedIn`] when the user is neither logged in nor logging in.
+    ///
+    /// ```no_run
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// webcall.logout()?;
+    /// # Ok::<(), webcall_client::ClientError>(())
+    /// ```
     pub fn logout(&self) -> Result<(), ClientError> {
         self.feed(Input::Logout)
     }
@@ -202,6 +254,20 @@ impl WebCall {
     /// Calling the user whose call rings here accepts that call. Refused with
     /// [`ClientError::InCallElsewhere`] while this user is in a call on another device, and
     /// with [`ClientError::Reconnecting`] while the connection to the server is being restored.
+    /// The server caps `timeout_secs` at
+    /// [`MAX_RING_TIMEOUT_SECS`](webcall_protocol::MAX_RING_TIMEOUT_SECS); `None` or 0 take its
+    /// default (`--ring-timeout-secs`).
+    ///
+    /// ```no_run
+    /// use webcall_client::{CallType, ClientError};
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// match webcall.call("bob", CallType::Audio, Some(30)) {
+    ///     Ok(()) => { /* show "calling bob…" until the answer comes */ }
+    ///     Err(ClientError::Busy) => { /* there is a call already */ }
+    ///     Err(e) => { /* e.code() and e.to_string() say why */ }
+    /// }
+    /// ```
     pub fn call(
         &self,
         user_id: &str,
@@ -215,23 +281,66 @@ impl WebCall {
         })
     }
 
-    /// Accepts the call that is ringing ([`CallEvent::Invited`]).
+    /// Accepts the call that is ringing ([`CallEvent::Invited`]). The microphone opens and
+    /// the audio connects: [`CallEvent::UserEnter`]. [`ClientError::NoCall`] when nothing
+    /// rings.
+    ///
+    /// ```no_run
+    /// use webcall_client::CallEvent;
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// let handle = webcall.clone();
+    /// let _subscription = webcall.on_event(move |event| {
+    ///     if let CallEvent::Invited { sponsor, .. } = event {
+    ///         // Ask the user first; here, every call is taken.
+    ///         let _ = handle.accept();
+    ///     }
+    /// });
+    /// ```
     pub fn accept(&self) -> Result<(), ClientError> {
         self.feed(Input::Accept)
     }
 
-    /// Rejects the call that is ringing.
+    /// Rejects the call that is ringing; the caller hears [`CallEvent::Reject`].
+    /// [`ClientError::NoCall`] when nothing rings.
+    ///
+    /// ```no_run
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// // The "Reject" button of the incoming call.
+    /// webcall.reject()?;
+    /// # Ok::<(), webcall_client::ClientError>(())
+    /// ```
     pub fn reject(&self) -> Result<(), ClientError> {
         self.feed(Input::Reject)
     }
 
     /// Ends the call: cancels it while it rings the callee, rejects it while it rings here,
-    /// hangs up when in it (then [`CallEvent::CallEnd`] follows).
+    /// hangs up when in it (then [`CallEvent::CallEnd`] follows). [`ClientError::NoCall`] when
+    /// there is no call.
+    ///
+    /// ```no_run
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// // The "Hang up" button, whatever the call's state.
+    /// let _ = webcall.hangup();
+    /// ```
     pub fn hangup(&self) -> Result<(), ClientError> {
         self.feed(Input::Hangup)
     }
 
-    /// Mutes (`true`) or unmutes the microphone in the current call.
+    /// Mutes (`true`) or unmutes the microphone in the current call; the other side hears
+    /// [`CallEvent::UserAudioAvailable`]. [`ClientError::NoCall`] outside an accepted call.
+    ///
+    /// ```no_run
+    /// use webcall_client::CallState;
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// if let CallState::InCall { muted, .. } = webcall.call_state() {
+    ///     webcall.set_mic_mute(!muted)?;
+    /// }
+    /// # Ok::<(), webcall_client::ClientError>(())
+    /// ```
     pub fn set_mic_mute(&self, muted: bool) -> Result<(), ClientError> {
         self.feed(Input::SetMicMute(muted))
     }
@@ -241,6 +350,19 @@ impl WebCall {
     /// speaker list is empty where the browser can not choose the speaker
     /// ([`speaker_selection_supported`](Self::speaker_selection_supported)). Changes come as
     /// [`CallEvent::DevicesUpdated`].
+    ///
+    /// ```no_run
+    /// # async fn menu() -> Result<(), webcall_client::MediaError> {
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// let devices = webcall.devices().await?;
+    /// for mic in &devices.microphones {
+    ///     // An <option> per microphone: its label (empty before the first permission).
+    ///     let (_value, _text) = (&mic.id, &mic.label);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn devices(&self) -> Result<Devices, MediaError> {
         devices::list().await
     }
@@ -254,6 +376,18 @@ impl WebCall {
     /// default) for this and later calls (TRTCCalling's `switchDevice`). During a call the new
     /// microphone replaces the old on the connection without renegotiating, keeping the mute;
     /// if it can not be opened the call keeps the old one and the error says why.
+    ///
+    /// ```no_run
+    /// # async fn chosen(device_id: String) -> Result<(), webcall_client::MediaError> {
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// // The user picked a microphone from the menu.
+    /// webcall.set_microphone(Some(&device_id)).await?;
+    /// // Back to the browser's default.
+    /// webcall.set_microphone(None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn set_microphone(&self, device_id: Option<&str>) -> Result<(), MediaError> {
         let generation = {
             let mut io = self.shared.io.borrow_mut();
@@ -281,6 +415,17 @@ impl WebCall {
     /// Plays calls through speaker `device_id` (`None`: the system default), now and in later
     /// calls. [`MediaError::NotSupported`] where the browser can not choose
     /// ([`speaker_selection_supported`](Self::speaker_selection_supported)).
+    ///
+    /// ```no_run
+    /// # async fn chosen(device_id: String) -> Result<(), webcall_client::MediaError> {
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// if webcall.speaker_selection_supported() {
+    ///     webcall.set_speaker(Some(&device_id)).await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn set_speaker(&self, device_id: Option<&str>) -> Result<(), MediaError> {
         if !devices::speaker_selection_supported() {
             return Err(MediaError::NotSupported);
@@ -322,13 +467,43 @@ impl WebCall {
     /// Refused, changing nothing, when an ID is invalid ([`ClientError::BadUserId`]) or there
     /// are more than [`MAX_WATCHED`](webcall_protocol::MAX_WATCHED) distinct IDs
     /// ([`ClientError::TooManyWatched`]).
+    ///
+    /// ```no_run
+    /// use webcall_client::CallEvent;
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// let _subscription = webcall.on_event(|event| {
+    ///     if let CallEvent::PresenceChanged { user_id, online } = event {
+    ///         // Show a green dot next to `user_id` when `online`.
+    ///     }
+    /// });
+    /// webcall.watch_presence(&["bob".to_string(), "carol".to_string()])?;
+    /// # Ok::<(), webcall_client::ClientError>(())
+    /// ```
     pub fn watch_presence(&self, users: &[String]) -> Result<(), ClientError> {
         self.feed(Input::WatchPresence(users.to_vec()))
     }
 
     /// Extends the session with a fresh UserSig for the logged-in user, typically on
     /// [`CallEvent::SessionExpiring`]; [`CallEvent::SessionRenewed`] confirms it, an
-    /// [`CallEvent::Error`] says why not.
+    /// [`CallEvent::Error`] says why not. [`ClientError::NotLoggedIn`] when nobody is logged in.
+    ///
+    /// ```no_run
+    /// use webcall_client::CallEvent;
+    /// # async fn fetch_user_sig_from_your_backend() -> String { String::new() }
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// let handle = webcall.clone();
+    /// let _subscription = webcall.on_event(move |event| {
+    ///     if let CallEvent::SessionExpiring { .. } = event {
+    ///         let handle = handle.clone();
+    ///         wasm_bindgen_futures::spawn_local(async move {
+    ///             let user_sig = fetch_user_sig_from_your_backend().await;
+    ///             let _ = handle.renew(&user_sig);
+    ///         });
+    ///     }
+    /// });
+    /// ```
     pub fn renew(&self, user_sig: &str) -> Result<(), ClientError> {
         self.shared.io.borrow_mut().user_sig = user_sig.to_owned();
         self.feed(Input::Renew {
@@ -342,7 +517,32 @@ impl WebCall {
         self.shared.machine.borrow().presence(user)
     }
 
-    /// Calls `handler` with every event until the returned [`Subscription`] is dropped.
+    /// Calls `handler` with every event until the returned [`Subscription`] is dropped
+    /// (TRTCCalling's `on`; dropping is its `off`). Handlers run in the order they subscribed,
+    /// and may call the service's methods.
+    ///
+    /// ```no_run
+    /// use webcall_client::{CallEvent, Subscription, WebCall};
+    ///
+    /// /// The page's calling state: the subscription lives as long as the page does.
+    /// struct CallPage {
+    ///     webcall: WebCall,
+    ///     _events: Subscription,
+    /// }
+    ///
+    /// impl CallPage {
+    ///     fn new(webcall: WebCall) -> CallPage {
+    ///         let _events = webcall.on_event(|event| match event {
+    ///             CallEvent::Reject { user_id } => { /* "{user_id} rejected the call" */ }
+    ///             CallEvent::LineBusy { user_id } => { /* "{user_id} is busy" */ }
+    ///             CallEvent::NoResp { user_id, reason } => { /* "no answer" */ }
+    ///             CallEvent::CallEnd { duration_secs, .. } => { /* "call over" */ }
+    ///             _ => {}
+    ///         });
+    ///         CallPage { webcall, _events }
+    ///     }
+    /// }
+    /// ```
     pub fn on_event(&self, handler: impl Fn(&CallEvent) + 'static) -> Subscription {
         let id = self.shared.next_handler.get();
         self.shared.next_handler.set(id + 1);
@@ -356,7 +556,23 @@ impl WebCall {
         }
     }
 
-    /// Where the call stands now.
+    /// Where the call stands now: for a UI that renders from state rather than from events.
+    ///
+    /// ```no_run
+    /// use webcall_client::CallState;
+    /// # use webcall_client::{WebCall, WebCallOptions};
+    /// # let webcall = WebCall::new(WebCallOptions::same_origin(1_400_000_000));
+    /// let status = match webcall.call_state() {
+    ///     CallState::Idle => "ready".to_string(),
+    ///     CallState::Dialing { callee, .. } => format!("calling {callee}…"),
+    ///     CallState::Incoming { caller, .. } => format!("{caller} is calling"),
+    ///     CallState::Connecting { .. } => "connecting…".to_string(),
+    ///     CallState::InCall { peer, verification_code, .. } => {
+    ///         format!("in a call with {peer}, code {}", verification_code.unwrap_or_default())
+    ///     }
+    ///     CallState::Elsewhere { peer, .. } => format!("in a call with {peer} on another device"),
+    /// };
+    /// ```
     pub fn call_state(&self) -> CallState {
         self.shared.machine.borrow().call_state()
     }
