@@ -25,7 +25,8 @@ commands:
                               loopback-only network namespace (needs root or user namespaces)
   sdk                         setup, then the JavaScript SDK package into dist/sdk/ (with its
                               example page, dist/sdk-example/)
-  size [--json]               first-load bytes of dist/: raw, gzip, brotli, against the budget
+  size [--json]               first-load bytes of dist/: raw, gzip, brotli, against the budget;
+                              then the whole app's and the JavaScript SDK's, when built
 ";
 
 fn main() {
@@ -62,6 +63,9 @@ fn run() -> Result<()> {
                 size::print(&build::dist_dir())?;
                 if build::full_dist_dir().join("index.html").exists() {
                     size::print_lazy(&build::full_dist_dir())?;
+                }
+                if sdk::sdk_dir().join("package.json").exists() {
+                    sdk::print_sizes(&sdk::sdk_dir())?;
                 }
             }
             [json] if json == "--json" => size::print_json(&build::dist_dir())?,

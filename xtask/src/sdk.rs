@@ -26,7 +26,7 @@ const HANDWRITTEN: [&str; 3] = ["webcall.js", "webcall.d.ts", "README.md"];
 /// The version placeholder of js/package/package.json.
 const VERSION_PLACEHOLDER: &str = "\"version\": \"0.0.0\"";
 
-fn sdk_dir() -> PathBuf {
+pub fn sdk_dir() -> PathBuf {
     dist_dir().join("sdk")
 }
 
@@ -185,7 +185,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Prints what a page fetches of the SDK, raw and brotli, per file and in total.
-fn print_sizes(sdk: &Path) -> Result<()> {
+pub fn print_sizes(sdk: &Path) -> Result<()> {
     let sizes = step("SDK size (brotli q11)", || {
         LOADED
             .iter()
