@@ -4,11 +4,12 @@
 //! The policy is built by [`SecurityHeaders::new`]:
 //!
 //! - `script-src` allows the app's own files, WebAssembly compilation (`'wasm-unsafe-eval'`) and
-//!   the inline `<script>` elements of the served `index.html` (and of `full/index.html`, the whole
-//!   app of `/history` and `/check`) by their SHA-256 hash (trunk writes
-//!   one inline module script that loads the app). The hashes come from the `index.html` on disk
-//!   at start-up, and again whenever an HTML page goes out after that file changed, so the
-//!   policy matches whatever build is served, even one replaced while the server runs.
+//!   the inline `<script>` elements of the served pages trunk builds ([`INLINE_SCRIPT_PAGES`]:
+//!   the app's `index.html`, the whole app's `full/index.html` of `/history` and `/check`, and
+//!   the SDK's example apps) by their SHA-256 hash (trunk writes one inline module script that
+//!   loads each). The hashes come from those pages on disk at start-up, and again whenever an
+//!   HTML page goes out after one of them changed, so the policy matches whatever builds are
+//!   served, even ones replaced while the server runs.
 //! - `connect-src` allows the page's own origin (`fetch("/api/..")` and the same-origin `ws:` /
 //!   `wss:` signaling socket, which CSP Level 3's `'self'` covers) and the origin of the
 //!   configured UserSig URL, if any.
@@ -43,6 +44,23 @@ const PERMISSIONS_POLICY: &str = "microphone=(self), camera=(), geolocation=()";
 /// hosts under the same domain are not forced onto HTTPS by this one.
 const HSTS: &str = "max-age=31536000";
 
+/// The pages of the dist folder whose inline scripts the policy allows (paths relative to it):
+/// each loads its wasm app with the inline module script trunk writes. The first, the app, is
+/// expected; the others may be missing (a build without them).
+///
+/// - `index.html`: the app's first load;
+/// - `full/index.html`: the whole app, which `/history` and `/check` load (see `routes`);
+/// - `examples/*/index.html`: the SDK's example apps (examples/), at `/examples/yew/` and
+///   `/examples/plain/`.
+///
+/// A page served with an inline script that is not listed here does not run it.
+pub(crate) const INLINE_SCRIPT_PAGES: [&str; 4] = [
+    "index.html",
+    "full/index.html",
+    "examples/yew/index.html",
+    "examples/plain/index.html",
+];
+
 /// The `Permissions-Policy` header name (not among `http`'s constants).
 static PERMISSIONS_POLICY_HEADER: HeaderName = HeaderName::from_static("permissions-policy");
 
@@ -55,20 +73,19 @@ pub(crate) struct SecurityHeaders {
 /// The Content-Security-Policy and what it was computed from.
 #[derive(Debug)]
 struct CspSource {
-    /// The served pages: `index.html`, and `full/index.html`, the whole app that `/history`
-    /// and `/check` load (see `routes`).
-    indexes: [PathBuf; 2],
+    /// The served pages with inline scripts: [`INLINE_SCRIPT_PAGES`] in the dist folder.
+    indexes: Vec<PathBuf>,
     /// The UserSig URL's origin, allowed in `connect-src`.
     usersig_origin: Option<String>,
     current: RwLock<CurrentCsp>,
 }
 
-/// The policy for one version of `index.html`.
+/// The policy for one version of the pages.
 #[derive(Debug)]
 struct CurrentCsp {
     /// The modification time and length of each page it was computed from, or `None` where
     /// there was none.
-    stamp: [Option<(SystemTime, u64)>; 2],
+    stamp: Vec<Option<(SystemTime, u64)>>,
     value: HeaderValue,
 }
 
@@ -76,10 +93,10 @@ impl SecurityHeaders {
     /// The headers for the app in `dist`, whose login page may fetch UserSigs from
     /// `usersig_url`.
     ///
-    /// Reads `dist/index.html` for its inline scripts now, and again when an HTML response goes
-    /// out after the file changed (a rebuilt app), so that the policy always matches the page
-    /// served. Without an `index.html` (the app is not built yet), the policy allows no inline
-    /// script. A `usersig_url` that is not a valid http(s) URL is left out of the policy, with
+    /// Reads the pages of [`INLINE_SCRIPT_PAGES`] in `dist` for their inline scripts now, and
+    /// again when an HTML response goes out after one of them changed (a rebuilt app), so that
+    /// the policy always matches the pages served. Pages that are not there (the app is not
+    /// built yet) add no inline script. A `usersig_url` that is not a valid http(s) URL is left out of the policy, with
     /// an error logged (the command line refuses such URLs before this point).
     pub(crate) fn new(dist: &Path, usersig_url: Option<&str>) -> Self {
         let usersig_origin = usersig_url.and_then(|url| match usersig_url_origin(url) {
@@ -89,10 +106,10 @@ impl SecurityHeaders {
                 None
             }
         });
-        let indexes = [
-            dist.join("index.html"),
-            dist.join("full").join("index.html"),
-        ];
+        let indexes: Vec<PathBuf> = INLINE_SCRIPT_PAGES
+            .iter()
+            .map(|page| dist.join(page))
+            .collect();
         let current = CurrentCsp::read(&indexes, usersig_origin.as_deref());
         SecurityHeaders {
             csp: Arc::new(CspSource {
@@ -103,8 +120,8 @@ impl SecurityHeaders {
         }
     }
 
-    /// The `Content-Security-Policy` for `response`: for an HTML page, first re-read
-    /// `index.html` if it changed since the policy was made (one `stat` per page).
+    /// The `Content-Security-Policy` for `response`: for an HTML page, first re-read the pages
+    /// if one changed since the policy was made (one `stat` per page).
     fn csp_for<B>(&self, response: &Response<B>) -> HeaderValue {
         let source = &self.csp;
         let is_html = response
@@ -113,7 +130,7 @@ impl SecurityHeaders {
             .and_then(|t| t.to_str().ok())
             .is_some_and(|t| t.starts_with("text/html"));
         if is_html {
-            let stamp = source.indexes.each_ref().map(|index| file_stamp(index));
+            let stamp = stamps(&source.indexes);
             let stale = source
                 .current
                 .read()
@@ -175,10 +192,11 @@ impl SecurityHeaders {
 }
 
 impl CurrentCsp {
-    /// The policy for the pages on disk now: the inline scripts of both are allowed. (Only
-    /// the first is required: without the whole app, `/history` and `/check` get it too.)
-    fn read(indexes: &[PathBuf; 2], usersig_origin: Option<&str>) -> Self {
-        let stamp = indexes.each_ref().map(|index| file_stamp(index));
+    /// The policy for the pages on disk now: the inline scripts of all are allowed. (Only
+    /// the first, the app, is expected: without the whole app, `/history` and `/check` get it
+    /// too, and a build may leave out the examples.)
+    fn read(indexes: &[PathBuf], usersig_origin: Option<&str>) -> Self {
+        let stamp = stamps(indexes);
         let mut hashes = Vec::new();
         for (n, index) in indexes.iter().enumerate() {
             match std::fs::read(index) {
@@ -189,12 +207,17 @@ impl CurrentCsp {
                         inline_scripts = found.len(),
                         "Content-Security-Policy allows the inline scripts of the page"
                     );
-                    hashes.extend(found);
+                    for hash in found {
+                        if !hashes.contains(&hash) {
+                            hashes.push(hash);
+                        }
+                    }
                 }
                 Err(e) if n == 0 => warn!(
                     path = %index.display(),
                     %e,
-                    "cannot read index.html: the Content-Security-Policy allows no inline script"
+                    "cannot read the app's index.html: the Content-Security-Policy allows none \
+                     of its inline scripts"
                 ),
                 Err(_) => {}
             }
@@ -210,6 +233,11 @@ impl CurrentCsp {
         });
         CurrentCsp { stamp, value }
     }
+}
+
+/// The [`file_stamp`] of each of `paths`.
+fn stamps(paths: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+    paths.iter().map(|path| file_stamp(path)).collect()
 }
 
 /// The modification time and length of the file at `path`, if it is there.
@@ -472,6 +500,60 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let headers = SecurityHeaders::new(empty.path(), Some("javascript:alert(1)"));
         assert_eq!(headers.csp(), content_security_policy(&[], None));
+    }
+
+    #[test]
+    fn the_example_apps_scripts_are_allowed_and_follow_rebuilds() {
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), "<script>app()</script>").unwrap();
+        let headers = SecurityHeaders::new(dist.path(), None);
+        let html = Response::builder()
+            .header(CONTENT_TYPE, "text/html")
+            .body(Body::empty())
+            .unwrap();
+        let csp = || headers.csp_for(&html).to_str().unwrap().to_owned();
+        assert!(csp().contains(&hash_of("app()")));
+
+        // The examples, built after start-up, and a page that is not among the listed ones.
+        for (dir, script) in [
+            ("examples/yew", "yew()"),
+            ("examples/plain", "plain()"),
+            ("examples/other", "other()"),
+        ] {
+            std::fs::create_dir_all(dist.path().join(dir)).unwrap();
+            let page = format!("<script>{script}</script><script>app()</script>");
+            std::fs::write(dist.path().join(dir).join("index.html"), page).unwrap();
+        }
+        let policy = csp();
+        for script in ["app()", "yew()", "plain()"] {
+            assert!(policy.contains(&hash_of(script)), "{script}: {policy}");
+        }
+        assert!(!policy.contains(&hash_of("other()")), "{policy}");
+        // A script found on several pages counts once.
+        assert_eq!(policy.matches(&hash_of("app()")).count(), 1, "{policy}");
+
+        // One example rebuilt (another length, so the change shows even on coarse clocks).
+        let yew = dist.path().join("examples/yew/index.html");
+        std::fs::write(&yew, "<script>yew(2)</script>").unwrap();
+        let policy = csp();
+        assert!(policy.contains(&hash_of("yew(2)")), "{policy}");
+        assert!(!policy.contains(&hash_of("yew()")), "{policy}");
+        assert!(policy.contains(&hash_of("plain()")), "{policy}");
+    }
+
+    #[test]
+    fn the_pages_with_inline_scripts_are_the_ones_served() {
+        // The app first: the only page whose absence is worth a warning.
+        assert_eq!(INLINE_SCRIPT_PAGES[0], "index.html");
+        // What xtask builds: `full/` (xtask/src/build.rs) and `examples/<name>/`
+        // (xtask/src/examples.rs).
+        for page in [
+            "full/index.html",
+            "examples/yew/index.html",
+            "examples/plain/index.html",
+        ] {
+            assert!(INLINE_SCRIPT_PAGES.contains(&page), "{page}");
+        }
     }
 
     #[test]

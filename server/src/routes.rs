@@ -9,6 +9,8 @@
 //! | `GET /api/usersig?user_id=<id>` | development only (absent in strict mode): `{"user_id", "user_sig", "sdk_app_id", "expire_secs"}` |
 //! | other `/api` paths | 404, JSON `{"code", "message"}` |
 //! | `GET /history`, `GET /check` | `full/index.html`: the whole app, whose first load leaves these pages out (when built; else as below) |
+//! | `GET /examples/yew/`, `GET /examples/plain/` | the SDK's example apps (examples/), files of the dist folder's `examples/<name>/` like any other (a folder serves its `index.html`) |
+//! | `GET /sdk/webcall.js`, `GET /sdk-example/` | the JavaScript SDK package and its example page, files of the dist folder's `sdk/` and `sdk-example/` (`cargo xtask sdk`) |
 //! | anything else | a file of the dist folder, or `index.html` for the app's routes |
 //!
 //! `GET /api/config` answers, with `Cache-Control: no-store`:
@@ -26,7 +28,10 @@
 //! - `sdk_app_id`: the SDKAppID the login must carry.
 //!
 //! Every response, errors included, carries the security headers of
-//! [`SecurityHeaders`](crate::headers::SecurityHeaders).
+//! [`SecurityHeaders`](crate::headers::SecurityHeaders). Its Content-Security-Policy runs the
+//! inline scripts of the pages in
+//! [`INLINE_SCRIPT_PAGES`](crate::headers::INLINE_SCRIPT_PAGES) only: a new page built with an
+//! inline script goes on that list.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
