@@ -68,6 +68,8 @@ pub fn run_all() -> Result<()> {
         // build empties dist/ first).
         crate::examples::build_all()?;
         crate::sdk::build_into_dist()?;
+        // Last, over everything in dist/: the server sends these to browsers that accept them.
+        crate::compress::precompress(&dist_dir())?;
         std::fs::write(stamp_path(), &fingerprint)?;
     }
     step("cargo build --release -p webcall-server", || {

@@ -1,7 +1,9 @@
 //! WebCall's task runner: `cargo xtask <command>` (see `USAGE`).
 
+mod bench;
 mod build;
 mod cmd;
+mod compress;
 mod examples;
 mod sdk;
 mod setup;
@@ -17,6 +19,8 @@ usage: cargo xtask <command>
 commands:
   setup                       install what is missing: wasm32 target, trunk, wasm-bindgen-cli,
                               wasm-opt (into .tools/)
+  bench [<bench>...]          the benchmarks (all without names): each prints a table and writes
+                              target/bench/<bench>.json, compared with the previous run
   build                       setup, then the release SPA (trunk, into dist/) and the release
                               server; prints the first-load size
   serve [--port N] [--bind A] build, then run the server on A:N (default 127.0.0.1, PORT or 8080)
@@ -47,6 +51,7 @@ fn run() -> Result<()> {
             no_args(&rest)?;
             setup::run_all()?;
         }
+        "bench" => bench::run(&rest)?,
         "build" => {
             no_args(&rest)?;
             build::run_all()?;
