@@ -82,7 +82,7 @@ pub fn run_all() -> Result<()> {
 }
 
 /// Folders and files that do not go into the SPA.
-const NOT_SPA_INPUTS: [&str; 12] = [
+const NOT_SPA_INPUTS: [&str; 13] = [
     ".git",
     ".tools",
     "target",
@@ -95,6 +95,7 @@ const NOT_SPA_INPUTS: [&str; 12] = [
     "README.md",
     "docs",
     "fuzz",
+    "bench",
 ];
 
 /// A hash over the path, size and modification time of every file the SPA may be built from:
