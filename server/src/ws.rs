@@ -345,10 +345,18 @@ impl Session {
             }
         }
         let idle = self.state.settings.idle_timeout;
-        let mut warned = false;
+        // The warning instant is fixed once per expiry: recomputed on every frame, "half the
+        // time left" would keep moving later and the warning come only seconds before the end.
+        // A renewal moves the expiry, and the new one is warned of again.
+        let mut warning = (self.expires_at, warning_instant(self.expires_at));
+        let mut warned_of = None;
         loop {
             let end_at = self.expires_at;
-            let warn_at = warning_instant(end_at);
+            if warning.0 != end_at {
+                warning = (end_at, warning_instant(end_at));
+            }
+            let warn_at = warning.1;
+            let warned = warned_of == Some(end_at);
             let frame = tokio::select! {
                 frame = tokio::time::timeout(idle, stream.next()) => match frame {
                     Ok(frame) => frame,
@@ -358,7 +366,7 @@ impl Session {
                     }
                 },
                 _ = tokio::time::sleep_until(warn_at), if !warned => {
-                    warned = true;
+                    warned_of = Some(end_at);
                     let expires_in_secs = secs_until(self.expires_at);
                     self.send(ServerMsg::SessionExpiring { expires_in_secs }).await;
                     continue;
@@ -382,7 +390,6 @@ impl Session {
             match frame {
                 Frame::Msg(ClientMsg::Renew { user_sig }) => match self.renew(&user_sig) {
                     Ok(expires_in_secs) => {
-                        warned = false;
                         self.send(ServerMsg::Renewed { expires_in_secs }).await;
                     }
                     Err((code, message)) => self.error(code, message, None).await,

@@ -83,6 +83,46 @@ async fn bad_user_sigs_are_refused_with_distinct_errors_and_closed() {
     assert!(!server.state.hub().is_online("alice"));
 }
 
+/// The warning comes five minutes ahead also for a session that keeps talking: the messages
+/// it sends must not push the warning back towards the end. On paused time.
+#[tokio::test(start_paused = true)]
+async fn a_busy_session_is_warned_as_early_as_an_idle_one() {
+    let server = TestServer::start_with(|c| {
+        c.login_timeout_secs = 600;
+        c.idle_timeout_secs = 86_400;
+    })
+    .await;
+    let key = webcall_server::UserSigKey::new(APP, SECRET);
+    let long = std::time::Duration::from_secs(3600);
+    let mut alice = tokio::time::timeout(long, server.connect()).await.unwrap();
+    alice.user = "alice".into();
+    alice.deadline = long;
+    alice
+        .send(&ClientMsg::Login {
+            user_id: "alice".into(),
+            user_sig: key.issue("alice", 900, unix_now()),
+            sdk_app_id: APP,
+            resume: None,
+        })
+        .await;
+    assert!(matches!(alice.recv().await, ServerMsg::LoggedIn { .. }));
+    let start = tokio::time::Instant::now();
+    // A ping every 4 s, as a client with something to say might send.
+    let expires_in_secs = loop {
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        alice.send(&ClientMsg::Ping).await;
+        match alice.recv().await {
+            ServerMsg::Pong => {}
+            ServerMsg::SessionExpiring { expires_in_secs } => break expires_in_secs,
+            other => panic!("expected Pong or SessionExpiring, got {other:?}"),
+        }
+        assert!(start.elapsed().as_secs() < 900, "never warned");
+    };
+    assert!((295..=300).contains(&expires_in_secs), "{expires_in_secs}");
+    let warned_after = start.elapsed().as_secs();
+    assert!((595..=605).contains(&warned_after), "{warned_after}");
+}
+
 /// A session is warned before its UserSig expires, may renew it, and ends when it expires
 /// without renewal. On paused time.
 #[tokio::test(start_paused = true)]
