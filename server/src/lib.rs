@@ -34,6 +34,7 @@ pub mod hub;
 pub mod limits;
 pub mod origin;
 mod routes;
+mod static_files;
 pub mod tls;
 pub mod turn;
 pub mod usersig;

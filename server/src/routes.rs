@@ -13,6 +13,9 @@
 //! | `GET /sdk/webcall.js`, `GET /sdk-example/` | the JavaScript SDK package and its example page, files of the dist folder's `sdk/` and `sdk-example/` (`cargo xtask sdk`) |
 //! | anything else | a file of the dist folder, or `index.html` for the app's routes |
 //!
+//! The files and pages of the dist folder (the last four rows) go out precompressed and with
+//! caching headers: see [`static_files`].
+//!
 //! `GET /api/config` answers, with `Cache-Control: no-store`:
 //!
 //! ```json
@@ -35,23 +38,19 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tower_http::services::ServeDir;
-use tracing::{debug, warn};
+use tracing::debug;
 use webcall_protocol::{validate_user_id, ErrorCode};
 
 use crate::{unix_now, ws, AppState};
 
 /// All routes over `state`, with the security headers on every response.
 pub(crate) fn router(state: AppState) -> Router {
-    let spa = ServeDir::new(&state.settings.dist)
-        .precompressed_br()
-        .precompressed_gzip()
-        .fallback(get(spa_index).with_state(state.clone()));
+    let files = crate::static_files::service(&state);
     let mut router = Router::new()
         .route("/ws", get(ws::handler))
         .route("/api/config", get(client_config))
@@ -63,7 +62,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let router = router
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
-        .fallback_service(spa);
+        .fallback_service(files);
     let security = state.settings.security.clone();
     security.apply(router.with_state(state))
 }
@@ -162,48 +161,4 @@ async fn issue_user_sig(
 /// Any other `/api` path.
 async fn api_not_found() -> Response {
     api_error(StatusCode::NOT_FOUND, ErrorCode::BadMessage, "no such API")
-}
-
-/// The app's pages that are not in its first load (`cargo xtask build` puts them, with the
-/// whole app, in `dist/full/`): the call history and the device check.
-fn is_full_app_page(path: &str) -> bool {
-    matches!(path.trim_end_matches('/'), "/history" | "/check")
-}
-
-/// What the dist folder does not have: `index.html` for the app's deep routes (`/call`,
-/// `/login`, ...), a plain 404 for missing files (paths whose last segment has a dot), and a
-/// 503 that says so when the app is not built.
-async fn spa_index(State(state): State<AppState>, uri: Uri) -> Response {
-    let last = uri.path().rsplit('/').next().unwrap_or_default();
-    if last.contains('.') {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
-    }
-    // The pages that load only when opened come with the whole app, built into `full/`.
-    let full = state.settings.dist.join("full").join("index.html");
-    let index =
-        if is_full_app_page(uri.path()) && tokio::fs::try_exists(&full).await.unwrap_or(false) {
-            full
-        } else {
-            state.settings.dist.join("index.html")
-        };
-    match tokio::fs::read(&index).await {
-        Ok(html) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            html,
-        )
-            .into_response(),
-        Err(e) => {
-            warn!(path = %index.display(), %e, "no index.html to serve");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The WebCall web app is not built: the dist folder has no index.html.\n\
-                 Build it with `cargo xtask build`, or point --dist / WEBCALL_DIST at the built \
-                 folder.\n",
-            )
-                .into_response()
-        }
-    }
 }
