@@ -93,9 +93,12 @@ pub fn build_into_dist() -> Result<()> {
     print_sizes(&sdk_dir())
 }
 
-/// `cargo xtask sdk`.
+/// `cargo xtask sdk`: the package, and its precompressed copies for the server (which
+/// `cargo xtask build` makes over the whole of dist/ at its end).
 pub fn run() -> Result<()> {
-    build_into_dist()
+    build_into_dist()?;
+    crate::compress::precompress(&sdk_dir())?;
+    crate::compress::precompress(&example_dir())
 }
 
 /// Fills `sdk` (emptied first) with wasm-bindgen's output from `bindgen`, the handwritten
