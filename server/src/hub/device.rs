@@ -249,7 +249,7 @@ impl State {
             return;
         };
         let out = Outgoing::Msg(ServerMsg::Seq(seq, Box::new(msg)));
-        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = handle.outbox.try_send(out) {
+        if !handle.try_queue(out) {
             self.stuck.push(device);
         }
     }
@@ -266,7 +266,7 @@ impl State {
         let Some(handle) = self.conns.get(&device).and_then(|c| c.handle.as_ref()) else {
             return;
         };
-        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = handle.outbox.try_send(out) {
+        if !handle.try_queue(out) {
             self.stuck.push(device);
         }
     }
