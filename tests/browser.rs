@@ -5,6 +5,8 @@
 //! `cargo xtask test --browser-only -- <name filter>`. Each test starts its own server and
 //! chromedriver; run them one at a time (`--test-threads=1`).
 
+#[path = "browser/bench.rs"]
+mod bench;
 #[path = "browser/check.rs"]
 mod check;
 #[path = "browser/cross_browser.rs"]

@@ -90,7 +90,7 @@ pub fn run_all(opts: &Options) -> Result<()> {
     Ok(())
 }
 
-fn apt_packages() -> Result<()> {
+pub(crate) fn apt_packages() -> Result<()> {
     let mut missing: Vec<&str> = NEEDED_COMMANDS
         .into_iter()
         .filter(|c| which(c).is_none())
@@ -130,7 +130,7 @@ fn apt_packages() -> Result<()> {
 }
 
 /// target/webcall-test/speech.wav: over a minute of speech (6 × ~12 s), 48 kHz mono 16 bit.
-fn speech_wav() -> Result<PathBuf> {
+pub(crate) fn speech_wav() -> Result<PathBuf> {
     let dir = root().join("target/webcall-test");
     let wav = dir.join("speech.wav");
     if wav.is_file() {
@@ -217,6 +217,12 @@ fn env_or(name: &str, default: PathBuf) -> PathBuf {
 }
 
 fn browser(wav: &std::path::Path, args: &[String]) -> Result<()> {
+    run(&mut browser_command(wav, args)?).context("browser tests failed")
+}
+
+/// Builds the browser test binary and returns the command that runs it with `args` in a
+/// loopback-only network namespace (`cargo xtask bench browser` runs its benches so too).
+pub(crate) fn browser_command(wav: &std::path::Path, args: &[String]) -> Result<Command> {
     let bin = step("build browser test binary", browser_test_binary)?;
     // The environment may point at another server binary or SPA (e.g. stand-ins).
     let server = env_or("WEBCALL_SERVER_BIN", server_bin());
@@ -247,5 +253,5 @@ fn browser(wav: &std::path::Path, args: &[String]) -> Result<()> {
         .env("WEBCALL_DIST", &dist)
         .env("WEBCALL_SPEECH_WAV", wav)
         .current_dir(root());
-    run(&mut cmd).context("browser tests failed")
+    Ok(cmd)
 }

@@ -1,19 +1,25 @@
-//! `cargo xtask bench [<bench>...] [--json-only]`: the benchmarks of issue 8, each printing one
-//! table and writing `target/bench/<bench>.json` (see [`report`]).
+//! `cargo xtask bench [<bench>...]`: the benchmarks of issue 8, each printing one table and
+//! writing `target/bench/<bench>.json` (see [`report`]).
 //!
-//! The benches (work in progress; each lands when it works):
-//! - `idle`: idle authenticated signaling connections held by one server process;
-//! - `relay`: signaling messages relayed between pairs of users;
-//! - `browser`: call setup in headless Chromium, and the first load.
+//! The benches (more land as they work):
+//! - `idle`: idle authenticated signaling connections held by one server process ([`idle`]);
+//! - `relay`: signaling messages relayed between pairs of users in calls ([`relay`]);
+//! - `browser`: call setup in headless Chromium, and the first load ([`browser`]).
+//!
+//! The server benches run the release server and the load generator (`webcall-loadgen`, crate
+//! `bench/`) as separate processes on loopback ([`procs`]). Benches are never part of
+//! `cargo xtask test`.
 
-// Used by the benches as they land.
-#[allow(dead_code)]
+mod browser;
+mod idle;
+mod procs;
+mod relay;
 pub mod report;
 
 use anyhow::{bail, Result};
 
 /// Every bench, in the order `cargo xtask bench` runs them.
-const BENCHES: [&str; 0] = [];
+const BENCHES: [&str; 3] = ["idle", "relay", "browser"];
 
 /// `cargo xtask bench [<bench>...]`: runs the named benches, or all of them.
 pub fn run(args: &[String]) -> Result<()> {
@@ -27,8 +33,21 @@ pub fn run(args: &[String]) -> Result<()> {
             bail!("unknown bench `{name}` (known: {})", BENCHES.join(", "));
         }
     }
-    if names.is_empty() {
-        eprintln!("no bench is ready yet");
+    let mut missed = Vec::new();
+    for name in names {
+        let report = match name {
+            "idle" => idle::run()?,
+            "relay" => relay::run()?,
+            "browser" => browser::run()?,
+            other => bail!("unknown bench `{other}`"),
+        };
+        report.publish()?;
+        if !report.targets_met() {
+            missed.push(name);
+        }
+    }
+    if !missed.is_empty() {
+        eprintln!("targets missed in: {}", missed.join(", "));
     }
     Ok(())
 }
