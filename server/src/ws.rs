@@ -1,5 +1,5 @@
 //! The signaling WebSocket at `/ws`: one task per connection that logs it in, feeds its
-//! messages to the [`Hub`](crate::Hub), and a writer task that drains its outbox into the socket.
+//! messages to the [`Hub`](crate::Hub), and writes its outbox into the socket.
 //!
 //! A connection must log in within the login timeout with its first message; anything else
 //! gets an `Error` and the connection is closed (code 1008), except a `Ping`, answered `Pong`
@@ -7,7 +7,7 @@
 //! frame gets an `Error` and the connection stays open, except a frame over
 //! [`MAX_MESSAGE_SIZE`], which closes it with code 1009.
 //!
-//! Heartbeat: the writer sends a WebSocket ping every third of the idle timeout, which browsers
+//! Heartbeat: the server sends a WebSocket ping every third of the idle timeout, which browsers
 //! answer on their own; a logged-in connection from which nothing at all arrives for the idle
 //! timeout is dead (a laptop lid closed, a network gone).
 //!
@@ -15,7 +15,7 @@
 //! session, to the device of that session (cutting off the device's older socket, if any). When
 //! the socket ends, the hub hears how: a close frame from the client, or a close the server
 //! chose (session expired, a message too big) removes the device at once; a socket that failed,
-//! fell silent, whose writer stopped, or that the client closed with [`CLOSE_RECONNECTING`] (to
+//! fell silent, whose writes failed, or that the client closed with [`CLOSE_RECONNECTING`] (to
 //! reconnect on a new one) leaves the device *away*, waiting for a resume (see
 //! [`Hub::disconnected`](crate::Hub::disconnected)). At shutdown the hub is not told: the
 //! calls must stand, so that the clients, reconnecting to the next server, claim them.
@@ -45,10 +45,10 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 use webcall_protocol::{
@@ -56,8 +56,9 @@ use webcall_protocol::{
     CLOSE_SERVICE_RESTART,
 };
 
+use crate::hub::outbox::{self, outbox};
 use crate::hub::{ConnHandle, ConnId, HubError, Login, Outgoing, CLOSE_POLICY, OUTBOX_CAPACITY};
-use crate::limits::{Admit, MessageLimiter};
+use crate::limits::{Admit, ConnectionSlot, MessageLimiter};
 use crate::{unix_now, AppState, UserSigError};
 
 /// The largest message (and frame) a client may send, in bytes.
@@ -68,7 +69,7 @@ pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
 /// and cost ~3 KB less per idle connection than 4 KB did (measured, `cargo xtask bench idle`).
 const READ_BUFFER_SIZE: usize = 512;
 
-/// How much the writer buffers before it writes: messages queued together go out in one write.
+/// How much a connection buffers before it writes: messages queued together go out in one write.
 const WRITE_BUFFER_SIZE: usize = 8 * 1024;
 
 /// How much unsent data a socket may buffer before writes fail.
@@ -108,14 +109,14 @@ pub(crate) async fn handler(
         .read_buffer_size(READ_BUFFER_SIZE)
         .write_buffer_size(WRITE_BUFFER_SIZE)
         .max_write_buffer_size(MAX_WRITE_BUFFER_SIZE)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
+            // The connection runs in a task of its own, so that the hub can abort it (see
+            // `serve`); the upgrade's task ends here. The slot is held until the connection is
+            // over (or the upgrade fails and this closure is dropped).
             let tracker = state.tracker.clone();
-            tracker.track_future(async move {
-                // The slot is held until the connection is over (or the upgrade fails and this
-                // closure is dropped).
-                let _slot = slot;
-                serve(socket, state).await;
-            })
+            let (me_tx, me) = oneshot::channel();
+            let task = tokio::spawn(tracker.track_future(serve(socket, state, slot, me)));
+            let _ = me_tx.send(task.abort_handle());
         })
 }
 
@@ -132,7 +133,7 @@ enum Ending {
     Closing,
     /// The client sent a message over [`MAX_MESSAGE_SIZE`].
     TooBig,
-    /// The writer stopped: the hub closed the connection (replaced, stuck) or the socket failed.
+    /// Writing stopped: the hub closed the connection (replaced) or the socket failed.
     WriterDone,
     /// Nothing arrived for the idle timeout, not even an answer to a ping.
     Silent,
@@ -154,33 +155,72 @@ impl Ending {
     }
 }
 
-/// Runs one connection from upgrade to close.
-async fn serve(socket: WebSocket, state: AppState) {
+/// Runs one connection from upgrade to close, in one task: it reads the socket, writes the
+/// outbox into it, pings, and keeps the connection's deadlines on one timer. `me` brings the
+/// handle that aborts this task; the hub uses it to cut off a connection whose outbox
+/// overflows (it does not read). The connection `_slot` is given back when the task ends.
+///
+/// One task per connection (rather than a reader and a writer over a split socket) saves an
+/// idle connection a task, a lock around the socket and a ping timer, and a relayed message
+/// a lock and a wake-up (measured: `cargo xtask bench idle relay`).
+async fn serve(
+    mut socket: WebSocket,
+    state: AppState,
+    _slot: ConnectionSlot,
+    me: oneshot::Receiver<AbortHandle>,
+) {
+    let Ok(me) = me.await else {
+        return;
+    };
     let link = state.hub.next_conn_id();
-    let (sink, mut stream) = socket.split();
-    let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
-    let ping_every = state.settings.idle_timeout / 3;
-    let mut writer = tokio::spawn(write_loop(sink, inbox, ping_every));
+    let (outbox, mut inbox) = outbox(OUTBOX_CAPACITY);
+    let now = Instant::now();
     let mut session = Session {
         link,
         device: None,
-        handle: ConnHandle::boxed(outbox.clone(), Some(writer.abort_handle())),
+        handle: ConnHandle::queued(outbox.clone(), Some(me)),
         outbox,
-        limiter: state.limits.message_limiter(Instant::now()),
+        limiter: state.limits.message_limiter(now),
         state: state.clone(),
         user: None,
-        expires_at: tokio::time::Instant::now(),
+        expires_at: now,
     };
     debug!(link, "connection opened");
+    let mut clock = Clock::new(&state.settings, now);
+    let timer = tokio::time::sleep_until(clock.next(None));
+    tokio::pin!(timer);
+    let shutdown = state.shutdown.cancelled();
+    tokio::pin!(shutdown);
 
-    let mut writer_done = false;
-    let ending = tokio::select! {
-        _ = state.shutdown.cancelled() => Ending::Shutdown,
-        _ = &mut writer => {
-            writer_done = true;
-            Ending::WriterDone
+    let ending = loop {
+        let due = clock.next(session.expiry());
+        if timer.deadline() != due {
+            timer.as_mut().reset(due);
         }
-        ending = session.run(&mut stream) => ending,
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break Ending::Shutdown,
+            batch = inbox.recv() => {
+                if write(&mut socket, batch).await.is_err() {
+                    break Ending::WriterDone;
+                }
+            }
+            frame = socket.next() => {
+                clock.heard(Instant::now());
+                if let Some(ending) = session.on_frame(frame) {
+                    break ending;
+                }
+            }
+            () = &mut timer => match clock.fired(Instant::now(), &mut session) {
+                Due::Nothing => {}
+                Due::Ping => {
+                    if socket.send(Message::Ping(Default::default())).await.is_err() {
+                        break Ending::WriterDone;
+                    }
+                }
+                Due::End(ending) => break ending,
+            },
+        }
     };
 
     // The hub hears of the end first, so that a call ends at once when it has to. At shutdown
@@ -197,79 +237,60 @@ async fn serve(socket: WebSocket, state: AppState) {
         _ => None,
     };
     if let Some((code, reason)) = close {
-        let _ = session
-            .outbox
-            .try_send(Box::new(Outgoing::Close { code, reason }));
+        session.close(code, reason);
     }
-    let Session { outbox, handle, .. } = session;
-    drop((outbox, handle));
-    if !writer_done && matches!(ending, Ending::Closing | Ending::Shutdown | Ending::TooBig) {
-        let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer).await;
+    drop(session);
+    if matches!(ending, Ending::Closing | Ending::Shutdown | Ending::TooBig) {
+        // What is queued goes out, the close frame last. (The closing futures are boxed: made
+        // only at the end, they take no room in every connection's future.)
+        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, async {
+            let _ = write(&mut socket, inbox.take()).await;
+        }))
+        .await;
     }
-    writer.abort();
+    drop(inbox);
     // Finish the close handshake: read until the client's close frame (or the end), so that the
     // socket closes cleanly. After a protocol error (a frame too big) the stream is unusable.
     if !matches!(ending, Ending::Gone | Ending::TooBig | Ending::Silent) {
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(_)) = stream.next().await {}
-        })
+        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(_)) = socket.next().await {}
+        }))
         .await;
     }
     debug!(link, "connection closed");
 }
 
-/// Drains the outbox into the socket until told to close or the outbox is dropped, and pings
-/// every `ping_every`. Messages queued together are written together and flushed once (one
-/// write for a burst instead of one per message).
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut inbox: mpsc::Receiver<Box<Outgoing>>,
-    ping_every: Duration,
-) {
-    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let out = tokio::select! {
-            out = inbox.recv() => out,
-            _ = pings.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-        };
-        let Some(mut out) = out else {
-            return;
-        };
-        loop {
-            match *out {
-                Outgoing::Msg(msg) => match serialize(&msg) {
-                    Ok(text) => {
-                        if sink.feed(Message::Text(text.into())).await.is_err() {
-                            return;
-                        }
+/// The writer stopped: a close frame went out, or the socket failed.
+struct Stopped;
+
+/// Writes a batch of queued messages into the socket, then flushes once (one write for a
+/// burst instead of one per message). After a close frame nothing more is written.
+async fn write(
+    socket: &mut WebSocket,
+    batch: std::collections::VecDeque<Outgoing>,
+) -> Result<(), Stopped> {
+    for out in batch {
+        match out {
+            Outgoing::Msg(msg) => match serialize(&msg) {
+                Ok(text) => {
+                    if socket.feed(Message::Text(text.into())).await.is_err() {
+                        return Err(Stopped);
                     }
-                    Err(e) => tracing::error!("cannot serialize {msg:?}: {e}"),
-                },
-                Outgoing::Close { code, reason } => {
-                    let _ = sink
-                        .send(Message::Close(Some(CloseFrame {
-                            code,
-                            reason: Utf8Bytes::from_static(reason),
-                        })))
-                        .await;
-                    return;
                 }
+                Err(e) => tracing::error!("cannot serialize {msg:?}: {e}"),
+            },
+            Outgoing::Close { code, reason } => {
+                let _ = socket
+                    .send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: Utf8Bytes::from_static(reason),
+                    })))
+                    .await;
+                return Err(Stopped);
             }
-            match inbox.try_recv() {
-                Ok(next) => out = next,
-                Err(_) => break,
-            }
-        }
-        if sink.flush().await.is_err() {
-            return;
         }
     }
+    socket.flush().await.map_err(|_| Stopped)
 }
 
 /// How many bytes a message's JSON is given up front: most fit (a relayed signal of a few
@@ -284,7 +305,130 @@ fn serialize(msg: &ServerMsg) -> Result<String, serde_json::Error> {
     String::from_utf8(json).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
 
-/// The reading side of a connection.
+/// A connection's deadlines, kept on one timer: the next ping, the login timeout (until logged
+/// in), the idle timeout, the UserSig's expiry warning and the expiry itself (once logged in).
+///
+/// The timer is moved only when one of them changes, not for every frame: hearing from the
+/// client just notes the time, and when the idle deadline comes it is checked against the
+/// last time the client was heard and moved on.
+struct Clock {
+    ping_every: Duration,
+    idle: Duration,
+    next_ping: Instant,
+    /// Until logged in: when the login must have come.
+    login_by: Instant,
+    /// When silence is checked next.
+    idle_check: Instant,
+    /// When the client was last heard from.
+    heard: Instant,
+    /// The expiry the warning instant belongs to, and the warning instant: fixed once per
+    /// expiry (recomputed on every frame, "half the time left" would keep moving later and the
+    /// warning come only seconds before the end). A renewal moves the expiry, and the new one
+    /// is warned of again.
+    warning: Option<(Instant, Instant)>,
+    /// The expiry last warned of.
+    warned_of: Option<Instant>,
+}
+
+/// What the connection's timer says to do.
+enum Due {
+    Nothing,
+    Ping,
+    End(Ending),
+}
+
+impl Clock {
+    fn new(settings: &crate::Settings, now: Instant) -> Clock {
+        let ping_every = settings.idle_timeout / 3;
+        Clock {
+            ping_every,
+            idle: settings.idle_timeout,
+            next_ping: now + ping_every,
+            login_by: now + settings.login_timeout,
+            idle_check: now + settings.idle_timeout,
+            heard: now,
+            warning: None,
+            warned_of: None,
+        }
+    }
+
+    /// Something arrived from the client.
+    fn heard(&mut self, now: Instant) {
+        self.heard = now;
+    }
+
+    /// When the timer must fire next, given the session's expiry (`None`: not logged in).
+    fn next(&mut self, expiry: Option<Instant>) -> Instant {
+        let Some(end) = expiry else {
+            return self.next_ping.min(self.login_by);
+        };
+        let warn_at = match self.warning {
+            Some((of, at)) if of == end => at,
+            _ => {
+                let at = warning_instant(end);
+                self.warning = Some((end, at));
+                at
+            }
+        };
+        let mut due = self.next_ping.min(self.idle_check).min(end);
+        if self.warned_of != Some(end) {
+            due = due.min(warn_at);
+        }
+        due
+    }
+
+    /// The timer fired at `now`: what is due.
+    fn fired(&mut self, now: Instant, session: &mut Session) -> Due {
+        let Some(end) = session.expiry() else {
+            if now >= self.login_by {
+                info!(link = session.link, "no login in time; closing");
+                session.close(CLOSE_POLICY, "login timeout");
+                return Due::End(Ending::Closing);
+            }
+            return self.ping_if_due(now);
+        };
+        if now >= end {
+            info!(link = session.link, user = ?session.user, "UserSig expired without renewal");
+            session.error(
+                ErrorCode::SessionExpired,
+                "the session's UserSig has expired: log in again".into(),
+                None,
+            );
+            session.close(CLOSE_POLICY, "session expired");
+            return Due::End(Ending::Closing);
+        }
+        if now >= self.idle_check {
+            let silent_since = self.heard;
+            if now.saturating_duration_since(silent_since) >= self.idle {
+                let idle = self.idle;
+                info!(link = session.link, user = ?session.user, "silent for {idle:?}: counted as gone");
+                return Due::End(Ending::Silent);
+            }
+            self.idle_check = silent_since + self.idle;
+        }
+        if self.warned_of != Some(end) {
+            if let Some((of, at)) = self.warning {
+                if of == end && now >= at {
+                    self.warned_of = Some(end);
+                    let expires_in_secs = secs_until(end);
+                    session.send(ServerMsg::SessionExpiring { expires_in_secs });
+                }
+            }
+        }
+        self.ping_if_due(now)
+    }
+
+    fn ping_if_due(&mut self, now: Instant) -> Due {
+        if now >= self.next_ping {
+            self.next_ping = now + self.ping_every;
+            Due::Ping
+        } else {
+            Due::Nothing
+        }
+    }
+}
+
+/// A connection's session: its login, its limits, and what it says to the hub.
 struct Session {
     /// This socket.
     link: ConnId,
@@ -292,14 +436,14 @@ struct Session {
     device: Option<ConnId>,
     /// The handle the hub gets at login.
     handle: ConnHandle,
-    /// For answers this task sends itself (errors).
-    outbox: mpsc::Sender<Box<Outgoing>>,
+    /// For answers the connection sends itself (errors), queued behind what the hub queued.
+    outbox: outbox::Sender,
     state: AppState,
     /// Set once logged in.
     user: Option<UserId>,
     /// When the session's UserSig expires (on the monotonic clock, so that a change of the
     /// system time does not move it); the session ends then unless it is renewed.
-    expires_at: tokio::time::Instant,
+    expires_at: Instant,
     /// The connection's message rate limit (applied once logged in).
     limiter: MessageLimiter,
 }
@@ -315,147 +459,117 @@ enum Frame {
 }
 
 impl Session {
-    /// Logs the connection in, then handles its messages until it ends.
-    async fn run(&mut self, stream: &mut SplitStream<WebSocket>) -> Ending {
-        let deadline = tokio::time::Instant::now() + self.state.settings.login_timeout;
-        loop {
-            let Ok(frame) = tokio::time::timeout_at(deadline, stream.next()).await else {
-                info!(link = self.link, "no login in time; closing");
-                self.close(CLOSE_POLICY, "login timeout").await;
-                return Ending::Closing;
-            };
-            let frame = read(frame);
-            if let Frame::Msg(ClientMsg::Ping) = frame {
-                // A device check (the app's `/check`) times the round trip before any login;
-                // such pings count against the connection's message limit.
-                match self.admit(&frame).await {
-                    Admit::Yes => self.send(ServerMsg::Pong).await,
-                    Admit::Refuse => {}
-                    Admit::Close => return Ending::Closing,
-                }
-                continue;
-            }
-            match frame {
-                Frame::Msg(ClientMsg::Login {
-                    user_id,
-                    user_sig,
-                    sdk_app_id,
-                    resume,
-                }) => match self.login(user_id, &user_sig, sdk_app_id, resume) {
-                    Ok(()) => break,
-                    Err((code, message)) => {
-                        let reason = if code == ErrorCode::RateLimited {
-                            "rate limit"
-                        } else {
-                            "login failed"
-                        };
-                        self.error(code, message, None).await;
-                        self.close(CLOSE_POLICY, reason).await;
-                        return Ending::Closing;
-                    }
-                },
-                Frame::Msg(_) => {
-                    self.error(ErrorCode::NotLoggedIn, "log in first".into(), None)
-                        .await;
-                    self.close(CLOSE_POLICY, "not logged in").await;
-                    return Ending::Closing;
-                }
-                Frame::Bad(message) => {
-                    self.error(ErrorCode::BadMessage, message, None).await;
-                    self.close(CLOSE_POLICY, "not logged in").await;
-                    return Ending::Closing;
-                }
-                Frame::Skip => {}
-                Frame::End(ending) => return ending,
+    /// When the session expires, once logged in.
+    fn expiry(&self) -> Option<Instant> {
+        self.user.as_ref().map(|_| self.expires_at)
+    }
+
+    /// Handles what the socket gave: `Some` when the connection ends. Before the login, the
+    /// first message (pings aside) must be a `Login`.
+    fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Option<Ending> {
+        if self.user.is_none() {
+            return self.before_login(read(frame));
+        }
+        let counted = counts(&frame);
+        let frame = read(frame);
+        if counted {
+            match self.admit(&frame) {
+                Admit::Yes => {}
+                Admit::Refuse => return None,
+                Admit::Close => return Some(Ending::Closing),
             }
         }
-        let idle = self.state.settings.idle_timeout;
-        // The warning instant is fixed once per expiry: recomputed on every frame, "half the
-        // time left" would keep moving later and the warning come only seconds before the end.
-        // A renewal moves the expiry, and the new one is warned of again.
-        let mut warning = (self.expires_at, warning_instant(self.expires_at));
-        let mut warned_of = None;
-        loop {
-            let end_at = self.expires_at;
-            if warning.0 != end_at {
-                warning = (end_at, warning_instant(end_at));
+        match frame {
+            Frame::Msg(ClientMsg::Renew { user_sig }) => match self.renew(&user_sig) {
+                Ok(expires_in_secs) => self.send(ServerMsg::Renewed { expires_in_secs }),
+                Err((code, message)) => self.error(code, message, None),
+            },
+            Frame::Msg(msg) => self.pass_to_hub(msg),
+            Frame::Bad(message) => self.error(ErrorCode::BadMessage, message, None),
+            Frame::Skip => {}
+            Frame::End(ending) => return Some(ending),
+        }
+        None
+    }
+
+    /// A frame before the login.
+    fn before_login(&mut self, frame: Frame) -> Option<Ending> {
+        let refuse = |session: &mut Session, code, message, reason| {
+            session.error(code, message, None);
+            session.close(CLOSE_POLICY, reason);
+            Some(Ending::Closing)
+        };
+        match frame {
+            Frame::Msg(ClientMsg::Ping) => {
+                // A device check (the app's `/check`) times the round trip before any login;
+                // such pings count against the connection's message limit.
+                match self.admit(&frame) {
+                    Admit::Yes => self.send(ServerMsg::Pong),
+                    Admit::Refuse => {}
+                    Admit::Close => return Some(Ending::Closing),
+                }
+                None
             }
-            let warn_at = warning.1;
-            let warned = warned_of == Some(end_at);
-            let frame = tokio::select! {
-                frame = tokio::time::timeout(idle, stream.next()) => match frame {
-                    Ok(frame) => frame,
-                    Err(_) => {
-                        info!(link = self.link, user = ?self.user, "silent for {idle:?}: counted as gone");
-                        return Ending::Silent;
-                    }
-                },
-                _ = tokio::time::sleep_until(warn_at), if !warned => {
-                    warned_of = Some(end_at);
-                    let expires_in_secs = secs_until(self.expires_at);
-                    self.send(ServerMsg::SessionExpiring { expires_in_secs }).await;
-                    continue;
-                }
-                _ = tokio::time::sleep_until(end_at) => {
-                    info!(link = self.link, user = ?self.user, "UserSig expired without renewal");
-                    self.error(ErrorCode::SessionExpired, "the session's UserSig has expired: log in again".into(), None).await;
-                    self.close(CLOSE_POLICY, "session expired").await;
-                    return Ending::Closing;
-                }
-            };
-            let counted = counts(&frame);
-            let frame = read(frame);
-            if counted {
-                match self.admit(&frame).await {
-                    Admit::Yes => {}
-                    Admit::Refuse => continue,
-                    Admit::Close => return Ending::Closing,
-                }
-            }
-            match frame {
-                Frame::Msg(ClientMsg::Renew { user_sig }) => match self.renew(&user_sig) {
-                    Ok(expires_in_secs) => {
-                        self.send(ServerMsg::Renewed { expires_in_secs }).await;
-                    }
-                    Err((code, message)) => self.error(code, message, None).await,
-                },
-                Frame::Msg(msg) => {
-                    let req = match msg {
-                        ClientMsg::Invite { req, .. } => Some(req),
-                        _ => None,
+            Frame::Msg(ClientMsg::Login {
+                user_id,
+                user_sig,
+                sdk_app_id,
+                resume,
+            }) => match self.login(user_id, &user_sig, sdk_app_id, resume) {
+                Ok(()) => None,
+                Err((code, message)) => {
+                    let reason = if code == ErrorCode::RateLimited {
+                        "rate limit"
+                    } else {
+                        "login failed"
                     };
-                    if let (Some(req), Some(user)) = (req, &self.user) {
-                        if let Err(e) = self.state.limits.invite(user, Instant::now()) {
-                            info!(
-                                link = self.link,
-                                user, req, "invitation refused: rate limit"
-                            );
-                            self.error(ErrorCode::RateLimited, e.to_string(), Some(req))
-                                .await;
-                            continue;
-                        }
-                    }
-                    let Some(device) = self.device else {
-                        continue;
-                    };
-                    if let Err(e) = self.state.hub.handle_from(device, self.link, msg) {
-                        debug!(link = self.link, device, %e, "request refused");
-                        if let (Some(_), Some(user)) = (req, &self.user) {
-                            // It rang no one: it does not count against the limit.
-                            self.state.limits.invite_refused(user, Instant::now());
-                        }
-                        if e == HubError::NotLoggedIn {
-                            // Replaced by a newer login, or taken over by a resume on another
-                            // socket: the writer is closing or cut off.
-                            continue;
-                        }
-                        self.error(e.code(), e.to_string(), req).await;
-                    }
+                    refuse(self, code, message, reason)
                 }
-                Frame::Bad(message) => self.error(ErrorCode::BadMessage, message, None).await,
-                Frame::Skip => {}
-                Frame::End(ending) => return ending,
+            },
+            Frame::Msg(_) => refuse(
+                self,
+                ErrorCode::NotLoggedIn,
+                "log in first".into(),
+                "not logged in",
+            ),
+            Frame::Bad(message) => refuse(self, ErrorCode::BadMessage, message, "not logged in"),
+            Frame::Skip => None,
+            Frame::End(ending) => Some(ending),
+        }
+    }
+
+    /// Hands a logged-in connection's message to the hub (an `Invite` first passes the user's
+    /// invitation limit), and answers a refusal with an `Error`.
+    fn pass_to_hub(&mut self, msg: ClientMsg) {
+        let req = match msg {
+            ClientMsg::Invite { req, .. } => Some(req),
+            _ => None,
+        };
+        if let (Some(req), Some(user)) = (req, &self.user) {
+            if let Err(e) = self.state.limits.invite(user, Instant::now()) {
+                info!(
+                    link = self.link,
+                    user, req, "invitation refused: rate limit"
+                );
+                self.error(ErrorCode::RateLimited, e.to_string(), Some(req));
+                return;
             }
+        }
+        let Some(device) = self.device else {
+            return;
+        };
+        if let Err(e) = self.state.hub.handle_from(device, self.link, msg) {
+            debug!(link = self.link, device, %e, "request refused");
+            if let (Some(_), Some(user)) = (req, &self.user) {
+                // It rang no one: it does not count against the limit.
+                self.state.limits.invite_refused(user, Instant::now());
+            }
+            if e == HubError::NotLoggedIn {
+                // Replaced by a newer login, or taken over by a resume on another socket:
+                // the connection is closing or cut off.
+                return;
+            }
+            self.error(e.code(), e.to_string(), req);
         }
     }
 
@@ -538,30 +652,27 @@ impl Session {
         Ok(secs_until(self.expires_at))
     }
 
-    /// Sends `msg` to this connection.
-    async fn send(&self, msg: ServerMsg) {
-        let _ = self.outbox.send(Box::new(Outgoing::Msg(msg))).await;
+    /// Queues `msg` for this connection. A full outbox (the client does not read) drops it:
+    /// the hub cuts such a connection off.
+    fn send(&self, msg: ServerMsg) {
+        let _ = self.outbox.try_send(Outgoing::Msg(msg));
     }
 
-    /// Sends `Error` to this connection.
-    async fn error(&self, code: ErrorCode, message: String, req: Option<u32>) {
-        let msg = ServerMsg::Error { code, message, req };
-        let _ = self.outbox.send(Box::new(Outgoing::Msg(msg))).await;
+    /// Queues `Error` for this connection.
+    fn error(&self, code: ErrorCode, message: String, req: Option<u32>) {
+        self.send(ServerMsg::Error { code, message, req });
     }
 
-    /// Asks the writer to close the socket.
-    async fn close(&self, code: u16, reason: &'static str) {
-        let _ = self
-            .outbox
-            .send(Box::new(Outgoing::Close { code, reason }))
-            .await;
+    /// Queues a close frame: the connection ends once it is written.
+    fn close(&self, code: u16, reason: &'static str) {
+        let _ = self.outbox.try_send(Outgoing::Close { code, reason });
     }
 
     /// Counts a frame against the connection's message limit. One over the limit is dropped:
-    /// a message is answered `Error{RateLimited}` (with the `req` of an `Invite`) when the
-    /// outbox has room, a ping frame is not. After too many refusals in a row the connection
-    /// is told to close (1008 "rate limit").
-    async fn admit(&mut self, frame: &Frame) -> Admit {
+    /// a message is answered `Error{RateLimited}` (with the `req` of an `Invite`), a ping
+    /// frame is not. After too many refusals in a row the connection is told to close (1008
+    /// "rate limit").
+    fn admit(&mut self, frame: &Frame) -> Admit {
         let admit = self.limiter.admit(Instant::now());
         if admit == Admit::Yes {
             return admit;
@@ -573,13 +684,11 @@ impl Session {
         if matches!(frame, Frame::Msg(_) | Frame::Bad(_)) {
             let message = self.state.limits.messages_limited().to_string();
             let code = ErrorCode::RateLimited;
-            let msg = ServerMsg::Error { code, message, req };
-            // A flooding client may not read: never wait for room in its outbox.
-            let _ = self.outbox.try_send(Box::new(Outgoing::Msg(msg)));
+            self.error(code, message, req);
         }
         if admit == Admit::Close {
             info!(link = self.link, user = ?self.user, "too many messages over the rate limit: closing");
-            self.close(CLOSE_POLICY, "rate limit").await;
+            self.close(CLOSE_POLICY, "rate limit");
         } else {
             debug!(link = self.link, "message dropped: rate limit");
         }

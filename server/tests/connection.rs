@@ -372,3 +372,67 @@ async fn shutdown_closes_sockets_with_1012_and_run_returns() {
         .expect("shutdown task")
         .expect("run returned an error");
 }
+
+/// A client that stops reading while its peer keeps sending is cut off once its outbox
+/// overflows: its socket is dropped, its call ends for the peer as a lost connection, and the
+/// server goes on serving everyone else.
+#[tokio::test]
+async fn a_connection_that_does_not_read_is_cut_off() {
+    let server = TestServer::start_with(|c| {
+        c.msg_rate = 100_000;
+        c.msg_burst = 100_000;
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let call_id = alice.invite("bob").await;
+    bob.expect_invited("alice").await;
+    bob.accept(&call_id).await;
+    alice
+        .expect(ServerMsg::Accepted {
+            call_id: call_id.clone(),
+        })
+        .await;
+
+    // Bob stops reading. Alice sends big offers: the kernel's buffers fill, then Bob's outbox.
+    let sdp = "a".repeat(60_000);
+    let mut sent = 0;
+    let outcome = loop {
+        if sent < 2_000 {
+            alice
+                .signal(
+                    &call_id,
+                    webcall_protocol::Signal::Offer { sdp: sdp.clone() },
+                )
+                .await;
+            sent += 1;
+            // Alice reads too, to hear of the end.
+            let Ok(msg) = tokio::time::timeout(std::time::Duration::ZERO, alice.recv()).await
+            else {
+                continue;
+            };
+            match msg {
+                ServerMsg::CallEnded { outcome, .. } => break outcome,
+                other => panic!("alice: unexpected {other:?}"),
+            }
+        }
+        break alice.expect_ended(&call_id).await;
+    };
+    assert_eq!(
+        outcome,
+        Outcome::ConnectionLost { user: "bob".into() },
+        "after {sent} offers"
+    );
+    // Bob's socket ends once what the kernel holds is read (no close frame: he was not
+    // reading), and the server serves a new user as before.
+    loop {
+        match bob.next().await {
+            Received::Msg(_) => {}
+            Received::End => break,
+            other => panic!("bob: expected the end of the socket, got {other:?}"),
+        }
+    }
+    let mut carol = server.login("carol").await;
+    carol.send(&ClientMsg::Ping).await;
+    assert_eq!(carol.recv().await, ServerMsg::Pong);
+}

@@ -134,7 +134,7 @@ impl Replay {
 impl Hub {
     /// The socket `link` of `device` ended. `clean` when the client closed it (a close frame)
     /// or the server did on purpose: the device is removed at once. Otherwise (the socket
-    /// failed, fell silent, or its writer stopped) the device goes away for the resume grace
+    /// failed, fell silent, or its writes failed) the device goes away for the resume grace
     /// period, keeping its calls and what it is sent, and is removed as disconnected after it
     /// (at once when the grace period is 0). Does nothing when the device has another socket
     /// by now (a resume took it over) or is gone.
@@ -200,8 +200,8 @@ impl Hub {
             // The old socket is still open (its end not noticed yet): cut it off. Its end is
             // reported with its own link and ignored.
             info!(user = %c.user, device, old_link = c.link, link, "a resume takes the device over from its old socket");
-            if let Some(writer) = &old.writer {
-                writer.abort();
+            if let Some(task) = &old.task {
+                task.abort();
             }
         }
         c.link = link;

@@ -4,7 +4,7 @@
 //! All signaling decisions are made here. The hub is shared by every connection task behind one
 //! [`std::sync::Mutex`] that is never held across an `.await`: each operation locks, decides,
 //! queues the resulting messages on the connections' outboxes (bounded channels drained by each
-//! connection's writer task) and unlocks. Queuing never waits: a connection whose outbox is full
+//! connection's task) and unlocks. Queuing never waits: a connection whose outbox is full
 //! does not read what it is sent, and is disconnected. Because every operation is one critical
 //! section, races between devices (two accepts, two users calling each other) are decided by the
 //! order in which their messages reach the lock, and every device of both parties hears an
@@ -28,6 +28,7 @@
 
 mod call;
 mod device;
+pub mod outbox;
 mod presence;
 mod restore;
 mod rules;
@@ -80,7 +81,7 @@ pub const DEFAULT_RESUME_GRACE_SECS: u32 = 10;
 /// configured otherwise, in seconds.
 pub const DEFAULT_RESTORE_WINDOW_SECS: u32 = 15;
 
-/// What a connection's writer task is asked to do.
+/// What a connection's task is asked to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     /// Send this message as a JSON text frame.
@@ -89,42 +90,38 @@ pub enum Outgoing {
     Close { code: u16, reason: &'static str },
 }
 
-/// How the hub reaches a connection: its outbox, and the means to stop its writer when the
+/// How the hub reaches a connection: its outbox, and the means to stop its task when the
 /// connection stops reading.
 #[derive(Debug, Clone)]
 pub struct ConnHandle {
     outbox: Outbox,
-    writer: Option<AbortHandle>,
+    task: Option<AbortHandle>,
 }
 
-/// A connection's outbox.
-///
-/// A bounded tokio channel allocates its slots 32 at a time, the first 32 when it is made: with
-/// an [`Outgoing`] of ~90 bytes that is ~2.8 KB for every connection, idle or not. Boxed, the
-/// slots take 8 bytes each (256 bytes for the first 32), and a message costs one allocation
-/// while it waits. The server's sockets use the boxed form ([`ConnHandle::boxed`]).
+/// A connection's outbox: the server's sockets use an [`outbox`] (~80 bytes idle), the hub's
+/// tests a tokio channel they can read.
 #[derive(Debug, Clone)]
 enum Outbox {
     Plain(mpsc::Sender<Outgoing>),
-    Boxed(mpsc::Sender<Box<Outgoing>>),
+    Queue(outbox::Sender),
 }
 
 impl ConnHandle {
-    /// A handle that queues on `outbox` and aborts `writer` (the task draining it into the
-    /// socket) if the connection has to be cut off.
-    pub fn new(outbox: mpsc::Sender<Outgoing>, writer: Option<AbortHandle>) -> Self {
+    /// A handle that queues on `outbox` and aborts `task` (the connection's task, which drains
+    /// the outbox into the socket) if the connection has to be cut off.
+    pub fn new(outbox: mpsc::Sender<Outgoing>, task: Option<AbortHandle>) -> Self {
         ConnHandle {
             outbox: Outbox::Plain(outbox),
-            writer,
+            task,
         }
     }
 
-    /// [`ConnHandle::new`] for an outbox of boxed messages, which costs an idle connection
-    /// ~2.5 KB less (see `Outbox`).
-    pub fn boxed(outbox: mpsc::Sender<Box<Outgoing>>, writer: Option<AbortHandle>) -> Self {
+    /// [`ConnHandle::new`] for an [`outbox`], the server's sockets' (it costs an idle
+    /// connection ~500 bytes less than a tokio channel).
+    pub fn queued(outbox: outbox::Sender, task: Option<AbortHandle>) -> Self {
         ConnHandle {
-            outbox: Outbox::Boxed(outbox),
-            writer,
+            outbox: Outbox::Queue(outbox),
+            task,
         }
     }
 
@@ -134,7 +131,7 @@ impl ConnHandle {
         use mpsc::error::TrySendError::Full;
         match &self.outbox {
             Outbox::Plain(outbox) => !matches!(outbox.try_send(out), Err(Full(_))),
-            Outbox::Boxed(outbox) => !matches!(outbox.try_send(Box::new(out)), Err(Full(_))),
+            Outbox::Queue(outbox) => outbox.try_send(out).is_ok(),
         }
     }
 }
@@ -647,7 +644,7 @@ impl Hub {
     }
 
     /// Takes device `conn` out of the hub, ending its call as `why` demands. A replaced
-    /// device is told why and closed; a stuck one has its writer stopped.
+    /// device is told why and closed; a stuck one has its connection's task stopped.
     fn remove_conn(&self, st: &mut State, conn: ConnId, why: Gone) {
         let Some(user) = st.conns.get(&conn).map(|c| c.user.clone()) else {
             return;
@@ -699,8 +696,8 @@ impl Hub {
             }
             Gone::Stuck => {
                 let handle = st.conns.get(&conn).and_then(|c| c.handle.as_ref());
-                if let Some(writer) = handle.and_then(|h| h.writer.as_ref()) {
-                    writer.abort();
+                if let Some(task) = handle.and_then(|h| h.task.as_ref()) {
+                    task.abort();
                 }
             }
             Gone::Disconnected => {}
