@@ -3,13 +3,24 @@
 //!
 //! It talks to the driving process (xtask) in lines: on stdout `ready {json}` once its users are
 //! set up, `result {json}` after each relay run, `alive {json}` before it exits; on stdin
-//! `run <msgs/s> <secs>` starts a relay run (0 msg/s: flat out), and the end of stdin ends it.
+//! `run <rate> <secs>` starts a run (relay: messages/s, 0 for flat out; churn: calls/s), and the end of stdin ends it.
 //!
 //! - `idle`: logs in `--users` distinct users, one connection each, and keeps them idle; the
 //!   server's WebSocket pings are answered as browsers answer them.
 //! - `relay`: `--pairs` pairs of users, each pair in an accepted call, exchange `Signal`s of
 //!   `--size` bytes that carry their send time.
+//! - `churn`: `--pairs` caller/callee pairs place complete calls (invite, ring, accept, a few
+//!   signals, hang up) at the rate `run <calls/s> <secs>` asks, timing invite→ringing and
+//!   checking that every invitation has exactly one outcome ([`churn`]; WebCall only).
+//!
+//! `--server` picks the server the load goes to: WebCall's (`webcall`, the default) or PeerJS's
+//! (`peerjs`, the comparison of `cargo xtask bench`). The load patterns, the flow control and
+//! the figures are the same for both; only the protocol differs ([`UserConn`], over
+//! [`webcall`] and [`peerjs`]). With PeerJS there are no logins and no calls: a connection is
+//! open once the server says `OPEN`, and the two users of a pair address each other by ID.
 
+mod churn;
+mod peerjs;
 mod stats;
 mod webcall;
 
@@ -24,10 +35,12 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{self, Message};
 use webcall_protocol::ServerMsg;
 use webcall_server::UserSigKey;
 
-use crate::webcall::{signal_frame, signal_stamp, Conn, LoadError, Stamp, Target};
+use crate::peerjs::{Incoming, PeerJsError};
+use crate::webcall::{signal_frame, signal_stamp, LoadError, Stamp, Target};
 
 #[derive(Debug, Parser)]
 #[command(name = "webcall-loadgen", about = "WebCall's load generator")]
@@ -43,8 +56,11 @@ struct Common {
     /// The server's address (loopback only).
     #[arg(long)]
     addr: SocketAddr,
-    /// The server's secret key, to sign the users' UserSigs.
-    #[arg(long)]
+    /// Which server the load goes to.
+    #[arg(long, value_enum, default_value_t = ServerKind::Webcall)]
+    server: ServerKind,
+    /// The server's secret key, to sign the users' UserSigs (WebCall only).
+    #[arg(long, default_value = "")]
     secret_key: String,
     /// The server's SDKAppID.
     #[arg(long, default_value_t = 1_400_000_000)]
@@ -58,6 +74,15 @@ struct Common {
     /// Prefix of the user IDs (`<prefix><n>`).
     #[arg(long, default_value = "u")]
     prefix: String,
+}
+
+/// The servers the load generator speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ServerKind {
+    /// WebCall's signaling server (`webcall-server`).
+    Webcall,
+    /// A PeerJS server (npm package `peer`).
+    Peerjs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +108,15 @@ enum Bench {
         #[arg(long, default_value_t = 4)]
         window: u32,
     },
+    /// Pairs of users placing complete calls at the rates stdin asks for (WebCall only).
+    Churn {
+        /// How many caller/callee pairs.
+        #[arg(long, default_value_t = 1000)]
+        pairs: usize,
+        /// How long an accepted call lasts once negotiated, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        talk_ms: u64,
+    },
 }
 
 fn main() {
@@ -106,6 +140,16 @@ fn main() {
                 size,
                 window,
             } => relay(&target, &cli.common, pairs, size, window).await,
+            Bench::Churn { pairs, talk_ms } => {
+                let options = churn::Options {
+                    pairs,
+                    talk_ms,
+                    sources: cli.common.sources,
+                    concurrency: cli.common.concurrency,
+                    prefix: cli.common.prefix.clone(),
+                };
+                churn::run(&target, &options).await
+            }
         }
     });
     // Exits without closing thousands of connections one by one.
@@ -122,22 +166,116 @@ fn say(what: &str, value: serde_json::Value) {
     println!("{what} {value}");
 }
 
+/// A simulated user's connection to the server under test, whichever it is: the load patterns
+/// are the same for both servers, only the protocol differs.
+enum UserConn {
+    /// Logged in to WebCall.
+    WebCall(webcall::Conn),
+    /// Open on PeerJS.
+    PeerJs(peerjs::Conn),
+}
+
+/// What a frame means to the benches.
+enum Received {
+    /// A relayed message the bench sent, with its stamp.
+    Stamped(Stamp),
+    /// The server reported an error (what it said).
+    Refused(String),
+    /// Anything else (pings, presence, ...).
+    Other,
+}
+
+/// Why a simulated user failed, on either server.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    WebCall(#[from] LoadError),
+    #[error(transparent)]
+    PeerJs(#[from] PeerJsError),
+}
+
+impl UserConn {
+    /// Connects from `from` as `user`: logged in (WebCall) or open (PeerJS).
+    async fn open(
+        target: &Target,
+        server: ServerKind,
+        from: Ipv4Addr,
+        user: &str,
+    ) -> Result<UserConn, Failure> {
+        Ok(match server {
+            ServerKind::Webcall => UserConn::WebCall(target.login(from, user).await?),
+            ServerKind::Peerjs => UserConn::PeerJs(peerjs::connect(target.addr, from, user).await?),
+        })
+    }
+
+    /// The next frame, `None` once the connection ended. Cancel-safe (PeerJS connections send
+    /// their heartbeats meanwhile).
+    async fn frame(&mut self) -> Option<Result<Message, tungstenite::Error>> {
+        match self {
+            UserConn::WebCall(conn) => conn.ws.next().await,
+            UserConn::PeerJs(conn) => conn.frame().await,
+        }
+    }
+
+    /// What `frame` means; acknowledges WebCall's numbered messages when due.
+    async fn receive(&mut self, frame: Message) -> Result<Received, Failure> {
+        match self {
+            UserConn::WebCall(conn) => {
+                let received = match conn.read(frame)? {
+                    Some(msg) => match (signal_stamp(&msg), msg) {
+                        (Some(stamp), _) => Received::Stamped(stamp),
+                        (None, ServerMsg::Error { code, message, .. }) => {
+                            Received::Refused(format!("{code:?}: {message}"))
+                        }
+                        (None, _) => Received::Other,
+                    },
+                    None => Received::Other,
+                };
+                conn.ack_if_due().await?;
+                Ok(received)
+            }
+            UserConn::PeerJs(conn) => Ok(match conn.read(frame)? {
+                Some(Incoming::Stamped(stamp)) => Received::Stamped(stamp),
+                Some(Incoming::Other(msg)) => match peerjs::candidate_stamp(&msg) {
+                    Some(stamp) => Received::Stamped(stamp),
+                    None => peerjs::refusal(&msg).map_or(Received::Other, Received::Refused),
+                },
+                None => Received::Other,
+            }),
+        }
+    }
+
+    /// Sends a `size`-byte message stamped with `stamp` to `to`: a call's ID (WebCall, a
+    /// `Signal`) or the other user's ID (PeerJS, a `CANDIDATE`).
+    async fn send_stamped(&mut self, to: &str, stamp: Stamp, size: usize) -> Result<(), Failure> {
+        match self {
+            UserConn::WebCall(conn) => conn.send_text(signal_frame(to, stamp, size)).await?,
+            UserConn::PeerJs(conn) => {
+                conn.send_text(peerjs::candidate_frame(to, stamp, size))
+                    .await?
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Logs in the users and holds them idle until stdin ends; then tells how many are still open.
 async fn idle(target: &Target, common: &Common, first: usize, users: usize) -> i32 {
     let open = Arc::new(AtomicUsize::new(0));
     let permits = Arc::new(Semaphore::new(common.concurrency.max(1)));
-    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Result<(), LoadError>>();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Result<(), Failure>>();
     let start = Instant::now();
     for n in first..first + users {
         let target = target.clone();
         let from = source(common, n);
         let user = format!("{}{n}", common.prefix);
         let (open, permits, done) = (open.clone(), permits.clone(), done_tx.clone());
+        let server = common.server;
         tokio::spawn(async move {
             let Ok(permit) = permits.acquire_owned().await else {
                 return;
             };
-            let mut conn = match target.login(from, &user).await {
+            let mut conn = match UserConn::open(&target, server, from, &user).await {
                 Ok(conn) => conn,
                 Err(e) => {
                     let _ = done.send(Err(e));
@@ -147,9 +285,10 @@ async fn idle(target: &Target, common: &Common, first: usize, users: usize) -> i
             drop(permit);
             open.fetch_add(1, Ordering::Relaxed);
             let _ = done.send(Ok(()));
-            // Idle: read (which answers the server's pings) until the connection ends.
-            while let Some(Ok(frame)) = conn.ws.next().await {
-                if conn.read(frame).is_err() || conn.ack_if_due().await.is_err() {
+            // Idle: read (which answers the server's pings, and sends PeerJS's heartbeats)
+            // until the connection ends.
+            while let Some(Ok(frame)) = conn.frame().await {
+                if conn.receive(frame).await.is_err() {
                     break;
                 }
             }
@@ -237,12 +376,28 @@ async fn relay(target: &Target, common: &Common, pairs: usize, size: usize, wind
             format!("{}a{i}", common.prefix),
             format!("{}b{i}", common.prefix),
         );
+        let server = common.server;
         setups.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let mut caller = target.login(from_a, &a).await?;
-            let mut callee = target.login(from_b, &b).await?;
-            let call_id = webcall::setup_call(&mut caller, &mut callee, &b).await?;
-            Ok::<_, LoadError>((caller, callee, call_id))
+            // Each connection with where its messages go.
+            let pair = match server {
+                ServerKind::Webcall => {
+                    let mut caller = target.login(from_a, &a).await?;
+                    let mut callee = target.login(from_b, &b).await?;
+                    let call_id = webcall::setup_call(&mut caller, &mut callee, &b).await?;
+                    [
+                        (UserConn::WebCall(caller), call_id.clone()),
+                        (UserConn::WebCall(callee), call_id),
+                    ]
+                }
+                // No calls in PeerJS: the two users address each other.
+                ServerKind::Peerjs => {
+                    let caller = UserConn::open(&target, server, from_a, &a).await?;
+                    let callee = UserConn::open(&target, server, from_b, &b).await?;
+                    [(caller, b), (callee, a)]
+                }
+            };
+            Ok::<_, Failure>(pair)
         }));
     }
     let mut calls = Vec::new();
@@ -289,11 +444,11 @@ async fn relay(target: &Target, common: &Common, pairs: usize, size: usize, wind
     });
     let conns = calls.len() * 2;
     let mut index = 0;
-    for (caller, callee, call_id) in calls {
-        for conn in [caller, callee] {
+    for pair in calls {
+        for (conn, to) in pair {
             let relayer = Relayer {
                 conn,
-                call_id: call_id.clone(),
+                to,
                 index,
                 conns,
                 size,
@@ -415,8 +570,9 @@ async fn relay_run(
 
 /// One connection of a pair during the relay runs.
 struct Relayer {
-    conn: Conn,
-    call_id: String,
+    conn: UserConn,
+    /// Where its messages go: the call's ID (WebCall) or the other user's ID (PeerJS).
+    to: String,
     /// Its place among all connections, to spread the sends over each period.
     index: usize,
     conns: usize,
@@ -470,18 +626,16 @@ impl Relayer {
                     next += period;
                     timer.as_mut().reset(next);
                 }
-                frame = self.conn.ws.next() => {
+                frame = self.conn.frame() => {
                     let Some(Ok(frame)) = frame else {
                         return self.dropped();
                     };
-                    let msg = match self.conn.read(frame) {
-                        Ok(Some(msg)) => msg,
-                        Ok(None) => continue,
-                        Err(_) => return self.dropped(),
+                    let Ok(received) = self.conn.receive(frame).await else {
+                        return self.dropped();
                     };
                     let run = self.tally.run.load(Ordering::Relaxed);
-                    match signal_stamp(&msg) {
-                        Some(stamp) if stamp.run == run => {
+                    match received {
+                        Received::Stamped(stamp) if stamp.run == run => {
                             let latency = self.tally.now_ns().saturating_sub(stamp.sent_ns);
                             self.tally.record(shard, latency);
                             if phase.rate == 0 && phase.run == run && Instant::now() < phase.until
@@ -490,32 +644,27 @@ impl Relayer {
                                 return self.dropped();
                             }
                         }
-                        Some(_) => {
+                        Received::Stamped(_) => {
                             self.tally.stale.fetch_add(1, Ordering::Relaxed);
                         }
-                        None => {
-                            if let ServerMsg::Error { code, message, .. } = &msg {
-                                if self.tally.errors.fetch_add(1, Ordering::Relaxed) == 0 {
-                                    eprintln!("webcall-loadgen: the server answered {code:?}: {message}");
-                                }
+                        Received::Refused(what) => {
+                            if self.tally.errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("webcall-loadgen: the server answered {what}");
                             }
                         }
-                    }
-                    if self.conn.ack_if_due().await.is_err() {
-                        return self.dropped();
+                        Received::Other => {}
                     }
                 }
             }
         }
     }
 
-    async fn send(&mut self, run: u32) -> Result<(), LoadError> {
+    async fn send(&mut self, run: u32) -> Result<(), Failure> {
         let stamp = Stamp {
             run,
             sent_ns: self.tally.now_ns(),
         };
-        let text = signal_frame(&self.call_id, stamp, self.size);
-        self.conn.send_text(text).await?;
+        self.conn.send_stamped(&self.to, stamp, self.size).await?;
         self.tally.sent.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

@@ -181,7 +181,7 @@ async fn serve(
         handle: ConnHandle::queued(outbox.clone(), Some(me)),
         outbox,
         limiter: state.limits.message_limiter(now),
-        state: state.clone(),
+        state: &state,
         user: None,
         expires_at: now,
     };
@@ -270,14 +270,15 @@ async fn write(
     batch: std::collections::VecDeque<Outgoing>,
 ) -> Result<(), Stopped> {
     for out in batch {
-        match out {
+        // (The message is dropped before the write waits: it would take room in every
+        // connection's future.)
+        let frame = match out {
             Outgoing::Msg(msg) => match serialize(&msg) {
-                Ok(text) => {
-                    if socket.feed(Message::Text(text.into())).await.is_err() {
-                        return Err(Stopped);
-                    }
+                Ok(text) => Message::Text(text.into()),
+                Err(e) => {
+                    tracing::error!("cannot serialize {msg:?}: {e}");
+                    continue;
                 }
-                Err(e) => tracing::error!("cannot serialize {msg:?}: {e}"),
             },
             Outgoing::Close { code, reason } => {
                 let _ = socket
@@ -288,6 +289,9 @@ async fn write(
                     .await;
                 return Err(Stopped);
             }
+        };
+        if socket.feed(frame).await.is_err() {
+            return Err(Stopped);
         }
     }
     socket.flush().await.map_err(|_| Stopped)
@@ -429,7 +433,7 @@ impl Clock {
 }
 
 /// A connection's session: its login, its limits, and what it says to the hub.
-struct Session {
+struct Session<'a> {
     /// This socket.
     link: ConnId,
     /// The hub device the socket is bound to, once logged in.
@@ -438,7 +442,7 @@ struct Session {
     handle: ConnHandle,
     /// For answers the connection sends itself (errors), queued behind what the hub queued.
     outbox: outbox::Sender,
-    state: AppState,
+    state: &'a AppState,
     /// Set once logged in.
     user: Option<UserId>,
     /// When the session's UserSig expires (on the monotonic clock, so that a change of the
@@ -458,7 +462,7 @@ enum Frame {
     End(Ending),
 }
 
-impl Session {
+impl Session<'_> {
     /// When the session expires, once logged in.
     fn expiry(&self) -> Option<Instant> {
         self.user.as_ref().map(|_| self.expires_at)

@@ -21,8 +21,10 @@ pub fn full_dist_dir() -> PathBuf {
     dist_dir().join("full")
 }
 
+/// The server binary, built with the `server` profile (root Cargo.toml: the release profile
+/// at opt-level 3, for speed where the app's wasm is built for size).
 pub fn server_bin() -> PathBuf {
-    root().join("target/release/webcall-server")
+    root().join("target/server/webcall-server")
 }
 
 /// Where the fingerprint of the inputs of the last successful `trunk build` is kept.
@@ -72,9 +74,9 @@ pub fn run_all() -> Result<()> {
         crate::compress::precompress(&dist_dir())?;
         std::fs::write(stamp_path(), &fingerprint)?;
     }
-    step("cargo build --release -p webcall-server", || {
+    step("cargo build --profile server -p webcall-server", || {
         run(Command::new("cargo")
-            .args(["build", "--release", "-p", "webcall-server"])
+            .args(["build", "--profile", "server", "-p", "webcall-server"])
             .current_dir(root()))
     })?;
     size::print(&dist_dir())?;

@@ -28,12 +28,13 @@
 
 mod call;
 mod device;
+mod idset;
 pub mod outbox;
 mod presence;
 mod restore;
 mod rules;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -50,6 +51,7 @@ use call::{Call, EndedCalls, Role};
 pub use call::{MAX_HELD_BYTES, MAX_HELD_SIGNALS, UNBOUND};
 use device::Conn;
 pub use device::REPLAY_CAPACITY;
+use idset::IdSet;
 
 /// Identifies, for the life of the server, a WebSocket connection (a *link*) or a device (a
 /// logged-in session, which has the ID of the link it logged in on and may move to later
@@ -317,7 +319,7 @@ pub struct Hub {
 #[derive(Debug, Default)]
 struct State {
     /// Each online user's devices, oldest first.
-    users: HashMap<UserId, BTreeSet<ConnId>>,
+    users: HashMap<UserId, IdSet>,
     /// Each logged-in device, connected or away.
     conns: HashMap<ConnId, Conn>,
     /// Every ringing or active call.
@@ -325,7 +327,7 @@ struct State {
     /// The call each user is in, ringing or active, as caller or callee.
     busy: HashMap<UserId, CallId>,
     /// The devices watching each user's presence.
-    watchers: HashMap<UserId, BTreeSet<ConnId>>,
+    watchers: HashMap<UserId, IdSet>,
     /// Calls that ended lately, for clear answers to late actions.
     ended: EndedCalls,
     /// Devices whose outbox (or, while away, replay buffer) overflowed during the current
@@ -409,7 +411,7 @@ impl Hub {
 
     /// How many devices `user` is logged in on.
     pub fn devices(&self, user: &str) -> usize {
-        self.lock().users.get(user).map_or(0, BTreeSet::len)
+        self.lock().users.get(user).map_or(0, IdSet::len)
     }
 
     /// How many of `user`'s devices are away: their socket was lost and they wait for a

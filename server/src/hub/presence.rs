@@ -2,8 +2,6 @@
 //! connection watches at most [`MAX_WATCHED`] IDs; it is told each one's presence when it starts
 //! watching and whenever the user's first device logs in or last device leaves.
 
-use std::collections::BTreeSet;
-
 use webcall_protocol::{validate_user_id, ServerMsg, UserId, MAX_WATCHED};
 
 use super::{ConnId, Hub, HubError, State};
@@ -60,7 +58,7 @@ impl State {
         if online == was_online {
             return;
         }
-        let watchers: BTreeSet<ConnId> = self.watchers.get(user).cloned().unwrap_or_default();
+        let watchers = self.watchers.get(user).cloned().unwrap_or_default();
         for watcher in watchers {
             self.send(
                 watcher,

@@ -4,6 +4,7 @@
 //! The benches (more land as they work):
 //! - `idle`: idle authenticated signaling connections held by one server process ([`idle`]);
 //! - `relay`: signaling messages relayed between pairs of users in calls ([`relay`]);
+//! - `churn`: complete calls placed at a rising rate ([`churn`]);
 //! - `browser`: call setup in headless Chromium, and the first load ([`browser`]).
 //!
 //! The server benches run the release server and the load generator (`webcall-loadgen`, crate
@@ -11,7 +12,9 @@
 //! `cargo xtask test`.
 
 mod browser;
+mod churn;
 mod idle;
+mod peerjs;
 mod procs;
 mod relay;
 pub mod report;
@@ -19,7 +22,7 @@ pub mod report;
 use anyhow::{bail, Result};
 
 /// Every bench, in the order `cargo xtask bench` runs them.
-const BENCHES: [&str; 3] = ["idle", "relay", "browser"];
+const BENCHES: [&str; 4] = ["idle", "relay", "churn", "browser"];
 
 /// `cargo xtask bench [<bench>...]`: runs the named benches, or all of them.
 pub fn run(args: &[String]) -> Result<()> {
@@ -38,6 +41,7 @@ pub fn run(args: &[String]) -> Result<()> {
         let report = match name {
             "idle" => idle::run()?,
             "relay" => relay::run()?,
+            "churn" => churn::run()?,
             "browser" => browser::run()?,
             other => bail!("unknown bench `{other}`"),
         };

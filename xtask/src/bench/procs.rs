@@ -1,6 +1,8 @@
-//! What the server benches share: building the release server and load generator, starting the
+//! What the server benches share: building the server and load generator (profile `server`), starting the
 //! server on a free loopback port with the limits a bench needs raised, talking to load
-//! generator processes, and reading a process's memory and CPU time from `/proc`.
+//! generator processes, and reading a process's memory and CPU time from `/proc`. The PeerJS
+//! server the benches compare WebCall with is a [`Server`] too (started by [`super::peerjs`]),
+//! so that the same load generator and the same `/proc` readings apply to both.
 
 use crate::cmd::{self, root};
 use anyhow::{bail, Context, Result};
@@ -14,12 +16,14 @@ use std::time::{Duration, Instant};
 /// The secret key the bench's server signs UserSigs with (the load generator signs with it too).
 pub const SECRET_KEY: &str = "webcall-bench-secret";
 
-/// Builds the release server and the load generator.
+/// Builds the server and the load generator with the `server` profile (release at opt-level
+/// 3, as the server is deployed), into target/server/.
 pub fn build() -> Result<()> {
-    cmd::step("build the release server and load generator", || {
+    cmd::step("build the server and load generator", || {
         cmd::run(Command::new(env!("CARGO")).current_dir(root()).args([
             "build",
-            "--release",
+            "--profile",
+            "server",
             "-p",
             "webcall-server",
             "-p",
@@ -29,22 +33,54 @@ pub fn build() -> Result<()> {
 }
 
 fn release_bin(name: &str) -> PathBuf {
-    root().join("target/release").join(name)
+    root().join("target/server").join(name)
+}
+
+/// Which server a [`Server`] process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    WebCall,
+    PeerJs,
+}
+
+impl Kind {
+    /// The name in tables and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::WebCall => "WebCall",
+            Kind::PeerJs => "PeerJS",
+        }
+    }
+
+    /// The load generator's `--server` value.
+    fn loadgen_arg(self) -> &'static str {
+        match self {
+            Kind::WebCall => "webcall",
+            Kind::PeerJs => "peerjs",
+        }
+    }
 }
 
 /// A server process started for a bench; killed when dropped.
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    pub kind: Kind,
+}
+
+/// A free port of 127.0.0.1 (free when asked; the server binds it right after).
+pub fn free_addr() -> Result<SocketAddr> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 impl Server {
-    /// Starts the release server on a free port of 127.0.0.1 with the bench's secret key, an
+    /// Starts the server on a free port of 127.0.0.1 with the bench's secret key, an
     /// in-memory history, warnings-only logs (into `target/bench/server.log`) and `flags`;
     /// returns once it accepts connections.
     pub fn start(flags: &[&str]) -> Result<Server> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = free_addr()?;
+        let port = addr.port();
         let dir = root().join("target/bench");
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::File::create(dir.join("server.log"))?;
@@ -58,20 +94,34 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
+        Server::spawn(command, addr, Kind::WebCall, "target/bench/server.log")
+    }
+
+    /// Runs `command`, a server of kind `kind` that listens on `addr` and logs into `log`;
+    /// returns once it accepts connections.
+    pub fn spawn(mut command: Command, addr: SocketAddr, kind: Kind, log: &str) -> Result<Server> {
         eprintln!("    $ {}", cmd::describe(&command));
-        let child = command.spawn().context("starting webcall-server")?;
-        let mut server = Server { child, addr };
+        let name = kind.name();
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting the {name} server"))?;
+        let mut server = Server { child, addr, kind };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(addr).is_err() {
             if let Some(status) = server.child.try_wait()? {
-                bail!("webcall-server exited at start ({status}); see target/bench/server.log");
+                bail!("the {name} server exited at start ({status}); see {log}");
             }
             if Instant::now() > deadline {
-                bail!("webcall-server does not listen on {addr} after 10 s");
+                bail!("the {name} server does not listen on {addr} after 10 s; see {log}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(server)
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     pub fn pid(&self) -> u32 {
@@ -101,6 +151,8 @@ impl Loadgen {
             .args([
                 "--addr",
                 &server.addr.to_string(),
+                "--server",
+                server.kind.loadgen_arg(),
                 "--secret-key",
                 SECRET_KEY,
             ])
@@ -182,6 +234,19 @@ pub fn cpu_secs(pid: u32) -> Result<f64> {
     cpu_from_stat(&stat).context("unreadable /proc/<pid>/stat")
 }
 
+/// The system (kernel) part of [`cpu_secs`], in seconds: on loopback it includes the TCP/IP
+/// processing of what the process sends, up to waking the receiver.
+pub fn sys_secs(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    sys_from_stat(&stat).context("unreadable /proc/<pid>/stat")
+}
+
+fn sys_from_stat(stat: &str) -> Option<f64> {
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let stime: u64 = fields.nth(12)?.parse().ok()?;
+    Some(stime as f64 / TICKS_PER_SEC)
+}
+
 /// `/proc` counts CPU time in ticks of `USER_HZ`, 100 a second on Linux.
 const TICKS_PER_SEC: f64 = 100.0;
 
@@ -217,6 +282,7 @@ mod tests {
         assert_eq!(rss_from_status("Name: x\n"), None);
         let stat = "77 (webcall server) S 1 77 77 0 -1 4194560 900 0 0 0 1234 66 0 0 20 0 3 0";
         assert_eq!(cpu_from_stat(stat), Some(13.0));
+        assert_eq!(sys_from_stat(stat), Some(0.66));
         assert_eq!(cpu_from_stat("77 (x) S 1"), None);
         let own = std::fs::read_to_string("/proc/self/stat").unwrap();
         assert!(cpu_from_stat(&own).is_some());
