@@ -156,19 +156,7 @@ pub async fn run(target: &Target, options: &Options) -> i32 {
             Ok::<_, LoadError>((caller, callee, users))
         }));
     }
-    let mut ready = Vec::new();
-    let mut first_error = None;
-    for login in logins {
-        match login.await {
-            Ok(Ok(pair)) => ready.push(pair),
-            Ok(Err(e)) => {
-                first_error.get_or_insert_with(|| e.to_string());
-            }
-            Err(e) => {
-                first_error.get_or_insert_with(|| e.to_string());
-            }
-        }
-    }
+    let (ready, first_error) = crate::join_setups(logins).await;
     say(
         "ready",
         json!({

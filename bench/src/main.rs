@@ -162,6 +162,26 @@ fn source(common: &Common, i: usize) -> Ipv4Addr {
 }
 
 /// Prints a line for the driving process.
+/// Waits for set-up tasks: what they set up, and the first error (of a task or its set-up).
+pub(crate) async fn join_setups<T, E: std::fmt::Display>(
+    tasks: Vec<tokio::task::JoinHandle<Result<T, E>>>,
+) -> (Vec<T>, Option<String>) {
+    let mut done = Vec::with_capacity(tasks.len());
+    let mut first_error = None;
+    for task in tasks {
+        match task.await {
+            Ok(Ok(item)) => done.push(item),
+            Ok(Err(e)) => {
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+            Err(e) => {
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    (done, first_error)
+}
+
 fn say(what: &str, value: serde_json::Value) {
     println!("{what} {value}");
 }
@@ -400,19 +420,7 @@ async fn relay(target: &Target, common: &Common, pairs: usize, size: usize, wind
             Ok::<_, Failure>(pair)
         }));
     }
-    let mut calls = Vec::new();
-    let mut first_error = None;
-    for setup in setups {
-        match setup.await {
-            Ok(Ok(call)) => calls.push(call),
-            Ok(Err(e)) => {
-                first_error.get_or_insert_with(|| e.to_string());
-            }
-            Err(e) => {
-                first_error.get_or_insert_with(|| e.to_string());
-            }
-        }
-    }
+    let (calls, first_error) = join_setups(setups).await;
     say(
         "ready",
         json!({
