@@ -205,22 +205,13 @@ pub async fn run(target: &Target, options: &Options) -> i32 {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut run = 0u32;
     while let Ok(Some(line)) = lines.next_line().await {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let (rate, secs) = match words.as_slice() {
-            ["run", rate, secs] => match (rate.parse::<f64>(), secs.parse::<f64>()) {
-                (Ok(rate), Ok(secs)) if rate > 0.0 && secs > 0.0 && rate * secs < 1e9 => {
-                    (rate, secs)
-                }
-                _ => {
-                    eprintln!("webcall-loadgen: bad command {line:?}");
-                    continue;
-                }
-            },
-            _ => {
-                eprintln!("webcall-loadgen: unknown command {line:?}");
-                continue;
-            }
+        let Some((rate, secs)) = crate::run_command::<f64>(&line) else {
+            continue;
         };
+        if !(rate > 0.0 && rate * secs < 1e9) {
+            eprintln!("webcall-loadgen: bad call rate in {line:?}");
+            continue;
+        }
         run += 1;
         let result = churn_run(&shared, &starts, &mut idle_rx, run, rate, secs).await;
         say("result", result);

@@ -182,6 +182,23 @@ pub(crate) async fn join_setups<T, E: std::fmt::Display>(
     (done, first_error)
 }
 
+/// Parses a `run <rate> <secs>` line from the driving process (a positive duration); says on
+/// stderr what is wrong with any other line.
+pub(crate) fn run_command<R: std::str::FromStr>(line: &str) -> Option<(R, f64)> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let ["run", rate, secs] = words.as_slice() else {
+        eprintln!("webcall-loadgen: unknown command {line:?}");
+        return None;
+    };
+    match (rate.parse::<R>(), secs.parse::<f64>()) {
+        (Ok(rate), Ok(secs)) if secs > 0.0 => Some((rate, secs)),
+        _ => {
+            eprintln!("webcall-loadgen: bad command {line:?}");
+            None
+        }
+    }
+}
+
 fn say(what: &str, value: serde_json::Value) {
     println!("{what} {value}");
 }
@@ -471,19 +488,8 @@ async fn relay(target: &Target, common: &Common, pairs: usize, size: usize, wind
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut run = 0;
     while let Ok(Some(line)) = lines.next_line().await {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let (rate, secs) = match words.as_slice() {
-            ["run", rate, secs] => match (rate.parse::<u32>(), secs.parse::<f64>()) {
-                (Ok(rate), Ok(secs)) if secs > 0.0 => (rate, secs),
-                _ => {
-                    eprintln!("webcall-loadgen: bad command {line:?}");
-                    continue;
-                }
-            },
-            _ => {
-                eprintln!("webcall-loadgen: unknown command {line:?}");
-                continue;
-            }
+        let Some((rate, secs)) = run_command::<u32>(&line) else {
+            continue;
         };
         run += 1;
         let result = relay_run(&tally, &phase_tx, run, rate, secs).await;
