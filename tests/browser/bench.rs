@@ -192,7 +192,7 @@ struct Call {
     to_invite: Option<f64>,
     /// From the callee's click on Accept to its first inbound audio packet.
     to_audio: f64,
-    /// The caller's `getUserMedia` (the invitation goes out once the microphone is open).
+    /// The caller's `getUserMedia` (it runs while the invitation goes out).
     caller_gum: Option<f64>,
     /// The callee's `getUserMedia`, after Accept.
     callee_gum: Option<f64>,

@@ -36,7 +36,7 @@ impl Call {
             secs_left: secs_left(rings_until, now),
         };
         let (call_id, peer, caller, phase) = match self {
-            Call::Idle | Call::OpeningMic { .. } | Call::Inviting { .. } => return None,
+            Call::Idle | Call::Inviting { .. } => return None,
             Call::Dialing {
                 call_id,
                 callee,

@@ -76,11 +76,23 @@ impl Machine {
         if self.elsewhere.is_some() {
             return Err(ClientError::InCallElsewhere);
         }
-        self.call = Call::OpeningMic {
+        // The invitation goes out at once and the microphone opens meanwhile: the callee's
+        // devices ring without waiting for `getUserMedia`, and the offer (which needs the
+        // microphone's track) follows as soon as both the call and the microphone are there.
+        let req = self.next_req;
+        self.next_req = self.next_req.wrapping_add(1);
+        self.call = Call::Inviting {
+            req,
+            callee: callee.clone(),
+            timeout_secs,
+            mic_ready: false,
+        };
+        self.send(ClientMsg::Invite {
+            req,
             callee,
             call_type,
             timeout_secs,
-        };
+        });
         self.out(Output::Media(MediaCommand::StartMic));
         Ok(())
     }
@@ -151,7 +163,6 @@ impl Machine {
     pub(super) fn hangup(&mut self, now: Millis) -> Result<(), ClientError> {
         match self.take_call() {
             Call::Idle => return Err(ClientError::NoCall("hang up")),
-            Call::OpeningMic { .. } => {}
             Call::Inviting { req, callee, .. } => self.abandon_invite(req, &callee),
             Call::Dialing { call_id, .. } => self.send(ClientMsg::Cancel { call_id }),
             Call::Incoming { call_id, .. } => self.send(ClientMsg::Reject { call_id }),

@@ -3,7 +3,7 @@
 //! STUN/TURN server failures and the end of candidate gathering are handled in `ice`.
 //!
 //! The machine only commands the media layer ([`MediaCommand`]); these results move the call on
-//! (the invitation goes out once the microphone is open) or end it as failed.
+//! (the caller's offer goes out once the microphone is open) or end it as failed.
 
 use webcall_protocol::ClientMsg;
 
@@ -13,27 +13,12 @@ use crate::CallEvent;
 impl Machine {
     pub(super) fn media_event(&mut self, now: Millis, event: MediaEvent) {
         match event {
-            MediaEvent::MicReady => match &self.call {
-                Call::OpeningMic {
-                    callee,
-                    call_type,
-                    timeout_secs,
-                } => {
-                    let req = self.next_req;
-                    self.next_req = self.next_req.wrapping_add(1);
-                    let msg = ClientMsg::Invite {
-                        req,
-                        callee: callee.clone(),
-                        call_type: *call_type,
-                        timeout_secs: *timeout_secs,
-                    };
-                    self.call = Call::Inviting {
-                        req,
-                        callee: callee.clone(),
-                        timeout_secs: *timeout_secs,
-                    };
-                    self.send(msg);
-                }
+            MediaEvent::MicReady => match &mut self.call {
+                // The call does not exist yet: its peer connection is created with it.
+                Call::Inviting { mic_ready, .. } => *mic_ready = true,
+                // The caller's call exists (and may be accepted already) and waited for the
+                // microphone to offer it.
+                Call::Dialing { .. } | Call::Active { caller: true, .. } => self.create_peer(true),
                 // The callee's microphone, opened while the call connected.
                 Call::Accepting { .. } | Call::Active { .. } => {
                     self.out(Output::Media(MediaCommand::AttachMic))
@@ -41,8 +26,9 @@ impl Machine {
                 _ => {}
             },
             MediaEvent::MicFailed(error) => {
+                let ringing = matches!(self.call, Call::Inviting { .. } | Call::Dialing { .. });
                 let in_call = matches!(self.call, Call::Accepting { .. } | Call::Active { .. });
-                if !in_call && !matches!(self.call, Call::OpeningMic { .. }) {
+                if !ringing && !in_call {
                     return;
                 }
                 self.event(CallEvent::Error {
@@ -52,8 +38,8 @@ impl Machine {
                 if in_call {
                     self.end_call_failed(now, "the microphone could not be opened");
                 } else {
-                    self.go_idle();
-                    self.ring_pending();
+                    // The invitation is withdrawn as if the user had hung up.
+                    let _ = self.hangup(now);
                 }
             }
             MediaEvent::LocalSignal(signal) => {

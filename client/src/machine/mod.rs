@@ -84,27 +84,28 @@
 //! };
 //! assert!(outputs(&mut alice).contains(&Output::Event(event)));
 //!
-//! // Call bob: the microphone opens first, then the invitation goes out.
+//! // Call bob: the invitation goes out at once, and the microphone opens meanwhile.
 //! let call = Input::Call {
 //!     callee: "bob".into(),
 //!     call_type: CallType::Audio,
 //!     timeout_secs: None,
 //! };
 //! alice.handle(1_000, call)?;
-//! assert!(outputs(&mut alice).contains(&Output::Media(MediaCommand::StartMic)));
-//! let dialing = CallState::Dialing {
-//!     callee: "bob".into(),
-//!     ringing: None,
-//! };
-//! assert_eq!(alice.call_state(), dialing);
-//! alice.handle(1_100, Input::Media(MediaEvent::MicReady))?;
-//! let req = outputs(&mut alice)
+//! let out = outputs(&mut alice);
+//! assert!(out.contains(&Output::Media(MediaCommand::StartMic)));
+//! let req = out
 //!     .into_iter()
 //!     .find_map(|out| match out {
 //!         Output::Send(ClientMsg::Invite { req, .. }) => Some(req),
 //!         _ => None,
 //!     })
 //!     .expect("an invitation");
+//! let dialing = CallState::Dialing {
+//!     callee: "bob".into(),
+//!     ringing: None,
+//! };
+//! assert_eq!(alice.call_state(), dialing);
+//! alice.handle(1_100, Input::Media(MediaEvent::MicReady))?;
 //!
 //! // The server created the call; it rings on one of bob's devices.
 //! let call_id = "0e6f2d1c-6b8a-4c39-9d2e-7f1f2a3b4c5d".to_string();
@@ -229,19 +230,18 @@ enum Session {
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Idle,
-    /// Caller: the microphone is opening; the invitation goes out once it is open.
-    OpeningMic {
-        callee: UserId,
-        call_type: CallType,
-        timeout_secs: Option<u32>,
-    },
-    /// Caller: `Invite` is sent, the call's ID not yet known.
+    /// Caller: `Invite` is sent, the call's ID not yet known. The microphone opens meanwhile,
+    /// so `getUserMedia` does not delay the ringing.
     Inviting {
         req: u32,
         callee: UserId,
         timeout_secs: Option<u32>,
+        /// Whether the microphone is open: the peer connection, which offers it, is created
+        /// once the call exists and the microphone is open, whichever comes last.
+        mic_ready: bool,
     },
     /// Caller: the call exists; `ringing` of the callee's devices ring, until `rings_until`.
+    /// Its peer connection exists once the microphone is open.
     Dialing {
         call_id: CallId,
         callee: UserId,
@@ -300,7 +300,7 @@ impl Call {
     /// The call's ID, once the server has issued it.
     fn id(&self) -> Option<&str> {
         match self {
-            Call::Idle | Call::OpeningMic { .. } | Call::Inviting { .. } => None,
+            Call::Idle | Call::Inviting { .. } => None,
             Call::Dialing { call_id, .. }
             | Call::Incoming { call_id, .. }
             | Call::Accepting { call_id, .. }
@@ -343,7 +343,7 @@ pub struct Machine {
     /// An `Invite` the user cancelled before the server answered it: undo what the answer
     /// creates (cancel a created call, hang up a merged one), stay quiet about a refusal.
     cancelled_req: Option<u32>,
-    /// An invitation held while `call` is `OpeningMic` or `Inviting` (never otherwise).
+    /// An invitation held while `call` is `Inviting` (never otherwise).
     pending: Option<Invitation>,
     /// The user's call on another device, as the server last said.
     elsewhere: Option<Elsewhere>,
@@ -398,7 +398,7 @@ impl Left {
     /// `call` as left at `now`, when it is one the server issued.
     fn of(call: &Call, now: Millis) -> Option<Left> {
         let (call_id, peer, caller, since) = match call {
-            Call::Idle | Call::OpeningMic { .. } | Call::Inviting { .. } => return None,
+            Call::Idle | Call::Inviting { .. } => return None,
             Call::Dialing {
                 call_id, callee, ..
             } => (call_id, callee, true, None),
@@ -491,7 +491,7 @@ impl Machine {
                 },
                 None => CallState::Idle,
             },
-            Call::OpeningMic { callee, .. } | Call::Inviting { callee, .. } => CallState::Dialing {
+            Call::Inviting { callee, .. } => CallState::Dialing {
                 callee: callee.clone(),
                 ringing: None,
             },
@@ -592,7 +592,6 @@ impl Machine {
         }
         match call {
             Call::Idle => {}
-            Call::OpeningMic { .. } => {}
             Call::Inviting { req, callee, .. } => {
                 self.abandon_invite(req, &callee);
                 self.event(CallEvent::NoResp {

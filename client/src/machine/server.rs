@@ -110,9 +110,7 @@ impl Machine {
                     Call::Idle => self.ring(invitation),
                     // It crossed this user's own invitation: the server's answer to that
                     // decides whether it rings (see `ring_pending`).
-                    Call::OpeningMic { .. } | Call::Inviting { .. } => {
-                        self.pending = Some(invitation)
-                    }
+                    Call::Inviting { .. } => self.pending = Some(invitation),
                     // The server rings only users who are free; anything else is stale.
                     _ => {}
                 }
@@ -185,6 +183,7 @@ impl Machine {
             req: ours,
             callee,
             timeout_secs,
+            mic_ready,
         } = &self.call
         else {
             return;
@@ -193,6 +192,7 @@ impl Machine {
             return;
         }
         let callee = callee.clone();
+        let mic_ready = *mic_ready;
         // As the server applies it.
         let ring_secs = timeout_secs
             .unwrap_or(DEFAULT_RING_TIMEOUT_SECS)
@@ -206,7 +206,10 @@ impl Machine {
         // The server would not have created the call while one rang for this user; a held
         // invitation is over.
         self.pending = None;
-        self.create_peer(true);
+        // Otherwise the peer connection is created when the microphone opens.
+        if mic_ready {
+            self.create_peer(true);
+        }
         self.event(CallEvent::Ringing {
             callee,
             devices: ringing,
@@ -229,8 +232,8 @@ impl Machine {
         }
         self.pending = None;
         self.call = Call::active(call_id, caller.clone(), false, now);
-        // The microphone is open already: the peer sends it from the start and answers the
-        // caller's offer, which follows.
+        // The peer answers the caller's offer, which follows, sending the microphone from the
+        // start when it is open already, or once it opens (`AttachMic`).
         self.create_peer(false);
         self.event(CallEvent::UserAccept { user_id: caller });
     }
@@ -411,7 +414,7 @@ impl Machine {
                     failure,
                 }
             }
-            Call::Idle | Call::OpeningMic { .. } | Call::Inviting { .. } => return,
+            Call::Idle | Call::Inviting { .. } => return,
         };
         self.event(event);
     }

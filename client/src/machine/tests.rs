@@ -1076,7 +1076,7 @@ fn ring_timeout_reaches_both_sides() {
 }
 
 #[test]
-fn a_failed_microphone_never_rings_anyone() {
+fn a_failed_microphone_withdraws_the_invitation() {
     let mut w = World::logged_in(&["alice", "bob"]);
     w.dev("alice").mic_result = Err(MediaError::PermissionDenied);
     w.input("alice", Input::call("bob")).unwrap();
@@ -1088,12 +1088,99 @@ fn a_failed_microphone_never_rings_anyone() {
             message: MediaError::PermissionDenied.to_string()
         }]
     );
-    assert!(w.take_events("bob").is_empty());
-    assert!(!w
-        .sent
-        .iter()
-        .any(|(_, m)| matches!(m, ClientMsg::Invite { .. })));
+    // The invitation went out before the microphone failed; it is cancelled.
+    assert!(matches!(
+        w.take_events("bob")[..],
+        [CallEvent::Invited { .. }, CallEvent::CallingCancel { .. }]
+    ));
+    assert!(w.calls.is_empty());
     assert_eq!(w.state("alice"), CallState::Idle);
+    assert_eq!(w.state("bob"), CallState::Idle);
+}
+
+/// A lone alice whose call to bob (req 1) exists as "c1", her microphone still opening.
+fn dialing_mic_opening() -> Machine {
+    let mut m = lone("alice");
+    let out = step(&mut m, 1_000, Input::call("bob"));
+    assert!(matches!(
+        &out[..],
+        [
+            Output::Send(ClientMsg::Invite { req: 1, .. }),
+            Output::Media(MediaCommand::StartMic)
+        ]
+    ));
+    let out = server(
+        &mut m,
+        ServerMsg::CallCreated {
+            req: 1,
+            call_id: "c1".into(),
+            callee: "bob".into(),
+            ringing: 1,
+        },
+    );
+    assert!(matches!(events_of(&out)[..], [CallEvent::Ringing { .. }]));
+    // No offer without the microphone's track.
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Media(MediaCommand::CreatePeer { .. }))),
+        "{out:?}"
+    );
+    m
+}
+
+#[test]
+fn the_invitation_rings_before_the_microphone_opens_and_the_offer_follows_it() {
+    let mut m = dialing_mic_opening();
+    let out = step(&mut m, 1_200, Input::Media(MediaEvent::MicReady));
+    assert!(matches!(
+        &out[..],
+        [Output::Media(MediaCommand::CreatePeer { offer: true, .. })]
+    ));
+}
+
+#[test]
+fn a_call_accepted_before_the_callers_microphone_opens_offers_once_it_does() {
+    let mut m = dialing_mic_opening();
+    let out = server(
+        &mut m,
+        ServerMsg::Seq(
+            1,
+            Box::new(ServerMsg::Accepted {
+                call_id: "c1".into(),
+            }),
+        ),
+    );
+    assert!(matches!(
+        events_of(&out)[..],
+        [CallEvent::UserAccept { .. }]
+    ));
+    let out = step(&mut m, 1_500, Input::Media(MediaEvent::MicReady));
+    assert!(matches!(
+        &out[..],
+        [Output::Media(MediaCommand::CreatePeer { offer: true, .. })]
+    ));
+}
+
+#[test]
+fn a_microphone_that_fails_while_ringing_cancels_the_call() {
+    let mut m = dialing_mic_opening();
+    let out = step(
+        &mut m,
+        1_500,
+        Input::Media(MediaEvent::MicFailed(MediaError::PermissionDenied)),
+    );
+    assert!(matches!(
+        events_of(&out)[..],
+        [CallEvent::Error { code: 60005, .. }]
+    ));
+    assert_eq!(
+        sent_of(&out),
+        vec![ClientMsg::Cancel {
+            call_id: "c1".into()
+        }]
+    );
+    assert!(out.contains(&Output::Media(MediaCommand::Close)));
+    assert_eq!(m.call_state(), CallState::Idle);
 }
 
 #[test]

@@ -76,8 +76,8 @@ struct Calls {
     to_invite: Vec<f64>,
     /// The rest of `to_ring`: the server and the callee's page until its dialog.
     invite_to_ring: Vec<f64>,
-    /// The caller's `getUserMedia` in each call (inside `to_ring`: the invitation goes out
-    /// once the microphone is open) and the callee's (inside `to_audio`).
+    /// The caller's `getUserMedia` in each call (it runs while the invitation goes out) and
+    /// the callee's (inside `to_audio`).
     caller_gum: Vec<f64>,
     callee_gum: Vec<f64>,
     /// How far the callee's page clock was ahead of the caller's, and the uncertainty, ms.
@@ -232,7 +232,7 @@ impl Samples {
                 "ms",
             );
             r.row(
-                format!("{label}: caller's getUserMedia p50 (in call → dialog)"),
+                format!("{label}: caller's getUserMedia p50 (alongside call → dialog)"),
                 percentile(&calls.caller_gum, 50.0),
                 "ms",
             );
@@ -300,8 +300,8 @@ impl Samples {
         r.note(
             "call → dialog: caller's click on Call to the dialog entering the callee's DOM, \
              both read as performance.timeOrigin + performance.now() (two browsers, one clock); \
-             \"invitation sent\": the caller's page hands it to its WebSocket (the client opens \
-             the microphone first)",
+             \"invitation sent\": the caller's page hands it to its WebSocket (the microphone \
+             opens meanwhile)",
         );
         for (label, calls) in [("host", &self.host), ("relay", &self.relay)] {
             if let Some((skew, error)) = calls.clock_skew {

@@ -2,22 +2,25 @@
 
 use super::*;
 
-/// A lone `user` machine calling `callee`, its microphone still opening.
-fn opening_mic(user: &str, callee: &str) -> Machine {
+/// A lone `user` machine whose `Invite` (req 1) to `callee` is on its way, its microphone
+/// still opening.
+fn inviting_mic_opening(user: &str, callee: &str) -> Machine {
     let mut m = lone(user);
     let out = step(&mut m, 1_000, Input::call(callee));
-    assert_eq!(out, vec![Output::Media(MediaCommand::StartMic)]);
+    assert!(matches!(
+        &out[..],
+        [
+            Output::Send(ClientMsg::Invite { req: 1, callee: c, .. }),
+            Output::Media(MediaCommand::StartMic)
+        ] if c == callee
+    ));
     m
 }
 
-/// A lone `user` machine whose `Invite` (req 1) to `callee` is on its way.
+/// A lone `user` machine whose `Invite` (req 1) to `callee` is on its way, its microphone open.
 fn inviting(user: &str, callee: &str) -> Machine {
-    let mut m = opening_mic(user, callee);
-    let out = step(&mut m, 1_000, Input::Media(MediaEvent::MicReady));
-    assert!(matches!(
-        &sent_of(&out)[..],
-        [ClientMsg::Invite { req: 1, callee: c, .. }] if c == callee
-    ));
+    let mut m = inviting_mic_opening(user, callee);
+    assert!(step(&mut m, 1_000, Input::Media(MediaEvent::MicReady)).is_empty());
     m
 }
 
@@ -254,7 +257,7 @@ fn an_invite_refused_because_this_user_rings_rings_the_held_invitation() {
 
 #[test]
 fn cancelling_while_the_microphone_opens_rings_the_held_invitation() {
-    let mut m = opening_mic("alice", "bob");
+    let mut m = inviting_mic_opening("alice", "bob");
     assert!(server(&mut m, invited("c9", "carol")).is_empty());
     let out = step(&mut m, 6_000, Input::Hangup);
     assert_eq!(
@@ -276,9 +279,9 @@ fn cancelling_while_the_microphone_opens_rings_the_held_invitation() {
 }
 
 #[test]
-fn a_failed_microphone_rings_the_held_invitation() {
-    let mut m = opening_mic("alice", "bob");
-    assert!(server(&mut m, invited("c9", "bob")).is_empty());
+fn a_failed_microphone_withdraws_the_invitation_and_rings_the_held_one() {
+    let mut m = inviting_mic_opening("alice", "bob");
+    assert!(server(&mut m, invited("c9", "carol")).is_empty());
     let out = step(
         &mut m,
         6_000,
@@ -291,16 +294,55 @@ fn a_failed_microphone_rings_the_held_invitation() {
                 code: 60005,
                 message: MediaError::PermissionDenied.to_string()
             },
-            CallEvent::Invited {
-                sponsor: "bob".into(),
-                call_id: "c9".into(),
-                call_type: CallType::Audio,
-                timeout_secs: 30,
-            }
+            carol_rings()
         ]
     );
+    assert!(out.contains(&Output::Media(MediaCommand::Close)));
     assert!(sent_of(&out).is_empty());
     assert!(matches!(m.call_state(), CallState::Incoming { .. }));
+    // The call the invitation created is cancelled as soon as it is known.
+    let out = server(
+        &mut m,
+        ServerMsg::CallCreated {
+            req: 1,
+            call_id: "c1".into(),
+            callee: "bob".into(),
+            ringing: 1,
+        },
+    );
+    assert!(matches!(
+        &sent_of(&out)[..],
+        [ClientMsg::Cancel { call_id }] if call_id == "c1"
+    ));
+    assert!(events_of(&out).is_empty());
+}
+
+#[test]
+fn a_failed_microphone_does_not_ring_the_callee_whose_invitation_crossed() {
+    let mut m = inviting_mic_opening("alice", "bob");
+    assert!(server(&mut m, invited("c9", "bob")).is_empty());
+    let out = step(
+        &mut m,
+        6_000,
+        Input::Media(MediaEvent::MicFailed(MediaError::PermissionDenied)),
+    );
+    // Without a microphone the crossed call could not be taken: the server merges it with the
+    // withdrawn invitation, and that merged call is hung up.
+    assert!(matches!(events_of(&out)[..], [CallEvent::Error { .. }]));
+    assert_eq!(m.call_state(), CallState::Idle);
+    let out = server(
+        &mut m,
+        ServerMsg::CallMerged {
+            req: 1,
+            call_id: "c9".into(),
+            caller: "bob".into(),
+        },
+    );
+    assert!(matches!(
+        &sent_of(&out)[..],
+        [ClientMsg::Hangup { call_id, .. }] if call_id == "c9"
+    ));
+    assert!(events_of(&out).is_empty());
 }
 
 #[test]
@@ -436,7 +478,7 @@ fn a_held_invitation_answered_on_another_device_shows_the_call_there() {
     ));
 
     // Likewise when the server says CallElsewhere.
-    let mut m = opening_mic("alice", "bob");
+    let mut m = inviting_mic_opening("alice", "bob");
     server(&mut m, invited("c9", "carol"));
     server(
         &mut m,
@@ -462,7 +504,7 @@ fn a_held_invitation_does_not_ring_on_the_way_out() {
     ));
     assert_eq!(m.call_state(), CallState::Idle);
     // The server ending the session.
-    let mut m = opening_mic("alice", "bob");
+    let mut m = inviting_mic_opening("alice", "bob");
     server(&mut m, invited("c9", "carol"));
     let out = step(
         &mut m,
@@ -472,7 +514,11 @@ fn a_held_invitation_does_not_ring_on_the_way_out() {
             code: 1008,
         },
     );
-    assert!(matches!(events_of(&out)[..], [CallEvent::LoggedOut { .. }]));
+    // The own invitation ends unanswered, and the held one never rings.
+    assert!(matches!(
+        events_of(&out)[..],
+        [CallEvent::NoResp { .. }, CallEvent::LoggedOut { .. }]
+    ));
     assert_eq!(m.call_state(), CallState::Idle);
     // Kicked out.
     let mut m = inviting("alice", "bob");
