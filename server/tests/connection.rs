@@ -316,6 +316,39 @@ async fn an_oversize_frame_closes_the_connection_with_1009() {
     bob.expect_nothing_pending().await;
 }
 
+/// A frame the WebSocket protocol forbids ends only its own connection, with the close code
+/// that names the fault: 1002 for a protocol error, 1007 for text that is not UTF-8.
+#[tokio::test]
+async fn a_frame_that_breaks_the_websocket_protocol_closes_with_its_code() {
+    use tokio_tungstenite::tungstenite::protocol::frame::{coding::Data, coding::OpCode, Frame};
+    let server = TestServer::start().await;
+    let mut bob = server.login("bob").await;
+    // Compression was never negotiated: a frame with RSV1 set is a protocol error.
+    let mut alice = server.login("alice").await;
+    let mut frame = Frame::message(&b"{}"[..], OpCode::Data(Data::Text), true);
+    frame.header_mut().rsv1 = true;
+    alice.send_raw(Message::Frame(frame)).await;
+    assert_eq!(alice.expect_close(1002).await, "reserved bits set");
+    // Text that is not UTF-8.
+    let mut carol = server.login("carol").await;
+    let frame = Frame::message(&[0x7B, 0xFF, 0x7D][..], OpCode::Data(Data::Text), true);
+    carol.send_raw(Message::Frame(frame)).await;
+    assert_eq!(carol.expect_close(1007).await, "invalid UTF-8");
+    // Their devices leave at once; bob is not affected.
+    server.wait_offline("alice").await;
+    server.wait_offline("carol").await;
+    bob.expect_nothing_pending().await;
+}
+
+/// A request to `/ws` that is not a WebSocket handshake gets a plain HTTP error.
+#[tokio::test]
+async fn a_plain_request_to_the_socket_is_refused() {
+    let server = TestServer::start().await;
+    let (status, _, body) = http_get(server.addr, "/ws").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("not a WebSocket upgrade"), "{body}");
+}
+
 #[tokio::test]
 async fn a_frame_just_under_the_limit_is_accepted() {
     let server = TestServer::start().await;

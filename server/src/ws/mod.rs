@@ -4,8 +4,11 @@
 //! A connection must log in within the login timeout with its first message; anything else
 //! gets an `Error` and the connection is closed (code 1008), except a `Ping`, answered `Pong`
 //! so that a device check can time the round trip without logging in. Once logged in, a bad
-//! frame gets an `Error` and the connection stays open, except a frame over
-//! [`MAX_MESSAGE_SIZE`], which closes it with code 1009.
+//! message gets an `Error` and the connection stays open; a frame that breaks the WebSocket
+//! protocol, or one over [`MAX_MESSAGE_SIZE`], closes it (codes 1002, 1007, 1009).
+//!
+//! The WebSocket layer is the server's own ([`handshake`], [`frame`], [`socket`]): an idle
+//! connection holds no read or write buffer, which tungstenite's does (see [`socket`]).
 //!
 //! Heartbeat: the server sends a WebSocket ping every third of the idle timeout, which browsers
 //! answer on their own; a logged-in connection from which nothing at all arrives for the idle
@@ -14,7 +17,7 @@
 //! Each socket is a *link* to a hub device. A login binds it to a new device, or, resuming a
 //! session, to the device of that session (cutting off the device's older socket, if any). When
 //! the socket ends, the hub hears how: a close frame from the client, or a close the server
-//! chose (session expired, a message too big) removes the device at once; a socket that failed,
+//! chose (session expired, a bad frame) removes the device at once; a socket that failed,
 //! fell silent, whose writes failed, or that the client closed with [`CLOSE_RECONNECTING`] (to
 //! reconnect on a new one) leaves the device *away*, waiting for a resume (see
 //! [`Hub::disconnected`](crate::Hub::disconnected)). At shutdown the hub is not told: the
@@ -29,23 +32,28 @@
 //!
 //! | code | reason | when |
 //! |---|---|---|
+//! | (the client's) | (none) | the client closed the socket: its close frame is echoed |
 //! | 1000 | `logged in elsewhere` | single-device mode: a newer login of the same user took over (after `KickedOut`) |
 //! | 1008 | `login timeout` | no `Login` within the login timeout |
 //! | 1008 | `not logged in` | the first message (pings aside) is not a `Login`, or not a valid message |
 //! | 1008 | `login failed` | the `Login` is refused (bad UserSig, wrong SDKAppID, too many devices, ...), after an `Error` |
 //! | 1008 | `rate limit` | a login over the user's login limit (after `Error{RateLimited}`), or 3 × `--msg-burst` messages refused in a row |
 //! | 1008 | `session expired` | the session's UserSig expired without a `Renew`, after `Error{SessionExpired}` |
+//! | 1002 | what is wrong, e.g. `unmasked client frame` | a frame the WebSocket protocol forbids (RSV bits set: no extension is negotiated) |
+//! | 1007 | `invalid UTF-8` | a text message, or a close reason, that is not UTF-8 |
 //! | 1009 | `message too big` | a message or frame over [`MAX_MESSAGE_SIZE`] |
 //! | 1012 | `server restarting` | the server stops: reconnect (and resume) at once |
 //!
 //! A connection whose outbox overflows (it does not read) or that stays silent for the idle
 //! timeout is dropped without a close frame.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+mod frame;
+mod handshake;
+mod socket;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
@@ -60,31 +68,21 @@ use crate::hub::outbox::{self, outbox};
 use crate::hub::{ConnHandle, ConnId, HubError, Login, Outgoing, CLOSE_POLICY, OUTBOX_CAPACITY};
 use crate::limits::{Admit, ConnectionSlot, MessageLimiter};
 use crate::{unix_now, AppState, UserSigError};
+use frame::{FrameError, Message};
+use handshake::{Upgrade, Upgraded};
+use socket::{Socket, SocketError};
 
 /// The largest message (and frame) a client may send, in bytes.
 pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
-
-/// The socket's read buffer, allocated (and zeroed) up front for every connection, idle or not;
-/// it grows for a bigger frame. Most messages are a few hundred bytes: 512 holds a `Login`,
-/// and cost ~3 KB less per idle connection than 4 KB did (measured, `cargo xtask bench idle`).
-const READ_BUFFER_SIZE: usize = 512;
-
-/// How much a connection buffers before it writes: messages queued together go out in one write.
-const WRITE_BUFFER_SIZE: usize = 8 * 1024;
-
-/// How much unsent data a socket may buffer before writes fail.
-const MAX_WRITE_BUFFER_SIZE: usize = 512 * 1024;
-
-/// WebSocket close code: a message was too big.
-const CLOSE_TOO_BIG: u16 = 1009;
 
 /// How long a closing connection may take to finish the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// `GET /ws`: upgrades to the signaling WebSocket, unless the handshake comes from a page of a
-/// foreign origin (403) or every connection slot is taken (503).
+/// foreign origin (403) or every connection slot is taken (503). A request that is not a
+/// WebSocket handshake is refused (400, 405 or 426) before either is looked at.
 pub(crate) async fn handler(
-    ws: WebSocketUpgrade,
+    upgrade: Upgrade,
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Response {
@@ -104,20 +102,20 @@ pub(crate) async fn handler(
         )
             .into_response();
     };
-    ws.max_message_size(MAX_MESSAGE_SIZE)
-        .max_frame_size(MAX_MESSAGE_SIZE)
-        .read_buffer_size(READ_BUFFER_SIZE)
-        .write_buffer_size(WRITE_BUFFER_SIZE)
-        .max_write_buffer_size(MAX_WRITE_BUFFER_SIZE)
-        .on_upgrade(move |socket| async move {
-            // The connection runs in a task of its own, so that the hub can abort it (see
-            // `serve`); the upgrade's task ends here. The slot is held until the connection is
-            // over (or the upgrade fails and this closure is dropped).
-            let tracker = state.tracker.clone();
-            let (me_tx, me) = oneshot::channel();
-            let task = tokio::spawn(tracker.track_future(serve(socket, state, slot, me)));
-            let _ = me_tx.send(task.abort_handle());
-        })
+    let (response, upgraded) = upgrade.accept();
+    // The connection runs in a task of its own, which the hub can abort (see `serve`); it
+    // starts once the 101 answer is out and the stream is the WebSocket's. The slot is held
+    // until the connection is over.
+    let tracker = state.tracker.clone();
+    let (me_tx, me) = oneshot::channel();
+    let task = tokio::spawn(tracker.track_future(async move {
+        match upgraded.await {
+            Ok(io) => serve(Socket::new(Upgraded::new(io)), state, slot, me).await,
+            Err(e) => debug!(%e, "WebSocket upgrade failed"),
+        }
+    }));
+    let _ = me_tx.send(task.abort_handle());
+    response
 }
 
 /// How a connection's session ended.
@@ -131,8 +129,9 @@ enum Ending {
     Gone,
     /// The server queued a close frame (bad login, login timeout).
     Closing,
-    /// The client sent a message over [`MAX_MESSAGE_SIZE`].
-    TooBig,
+    /// The client broke the WebSocket protocol, or sent a message over [`MAX_MESSAGE_SIZE`]:
+    /// it is told why with a close frame.
+    BadFrame(FrameError),
     /// Writing stopped: the hub closed the connection (replaced) or the socket failed.
     WriterDone,
     /// Nothing arrived for the idle timeout, not even an answer to a ping.
@@ -147,7 +146,7 @@ impl Ending {
     fn is_clean(&self) -> bool {
         match self {
             // (The hub is not told of a shutdown.)
-            Ending::ClientClosed | Ending::Closing | Ending::TooBig | Ending::Shutdown => true,
+            Ending::ClientClosed | Ending::Closing | Ending::BadFrame(_) | Ending::Shutdown => true,
             Ending::ClientReconnecting | Ending::Gone | Ending::WriterDone | Ending::Silent => {
                 false
             }
@@ -164,7 +163,7 @@ impl Ending {
 /// idle connection a task, a lock around the socket and a ping timer, and a relayed message
 /// a lock and a wake-up (measured: `cargo xtask bench idle relay`).
 async fn serve(
-    mut socket: WebSocket,
+    mut socket: Socket<Upgraded>,
     state: AppState,
     _slot: ConnectionSlot,
     me: oneshot::Receiver<AbortHandle>,
@@ -207,6 +206,10 @@ async fn serve(
             }
             frame = socket.next() => {
                 clock.heard(Instant::now());
+                // A pong, or the echo of a close frame.
+                if socket.has_unsent() && socket.flush().await.is_err() {
+                    break Ending::WriterDone;
+                }
                 if let Some(ending) = session.on_frame(frame) {
                     break ending;
                 }
@@ -214,7 +217,7 @@ async fn serve(
             () = &mut timer => match clock.fired(Instant::now(), &mut session) {
                 Due::Nothing => {}
                 Due::Ping => {
-                    if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    if socket.send(|frames| frames.ping()).await.is_err() {
                         break Ending::WriterDone;
                     }
                 }
@@ -233,27 +236,31 @@ async fn serve(
     debug!(link, ?ending, "connection closing");
     let close = match ending {
         Ending::Shutdown => Some((CLOSE_SERVICE_RESTART, "server restarting")),
-        Ending::TooBig => Some((CLOSE_TOO_BIG, "message too big")),
+        Ending::BadFrame(e) => Some((e.close_code(), e.reason())),
         _ => None,
     };
     if let Some((code, reason)) = close {
         session.close(code, reason);
     }
     drop(session);
-    if matches!(ending, Ending::Closing | Ending::Shutdown | Ending::TooBig) {
-        // What is queued goes out, the close frame last. (The closing futures are boxed: made
-        // only at the end, they take no room in every connection's future.)
-        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, async {
-            let _ = write(&mut socket, inbox.take()).await;
-        }))
-        .await;
-    }
+    let queued = if matches!(
+        ending,
+        Ending::Closing | Ending::Shutdown | Ending::BadFrame(_)
+    ) {
+        // What is queued goes out, the close frame last.
+        inbox.take()
+    } else {
+        Default::default()
+    };
     drop(inbox);
-    // Finish the close handshake: read until the client's close frame (or the end), so that the
-    // socket closes cleanly. After a protocol error (a frame too big) the stream is unusable.
-    if !matches!(ending, Ending::Gone | Ending::TooBig | Ending::Silent) {
+    // Finish the close handshake: write, then read until the client's close frame (or the
+    // end), so that the socket closes cleanly. After a protocol error the stream is not read
+    // (`Socket` stops reading it), and a lost or silent one is not waited for. (The closing
+    // future is boxed: made only at the end, it takes no room in every connection's future.)
+    if !matches!(ending, Ending::Gone | Ending::Silent) {
         let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(_)) = socket.next().await {}
+            let _ = write(&mut socket, queued).await;
+            socket.finish().await;
         }))
         .await;
     }
@@ -263,50 +270,37 @@ async fn serve(
 /// The writer stopped: a close frame went out, or the socket failed.
 struct Stopped;
 
-/// Writes a batch of queued messages into the socket, then flushes once (one write for a
-/// burst instead of one per message). After a close frame nothing more is written.
+/// Writes a batch of queued messages into the socket, each serialized straight into the write
+/// buffer, then flushes once (one write for a burst instead of one per message). After a close
+/// frame nothing more is written.
 async fn write(
-    socket: &mut WebSocket,
+    socket: &mut Socket<Upgraded>,
     batch: std::collections::VecDeque<Outgoing>,
 ) -> Result<(), Stopped> {
-    for out in batch {
-        // (The message is dropped before the write waits: it would take room in every
-        // connection's future.)
-        let frame = match out {
-            Outgoing::Msg(msg) => match serialize(&msg) {
-                Ok(text) => Message::Text(text.into()),
-                Err(e) => {
-                    tracing::error!("cannot serialize {msg:?}: {e}");
-                    continue;
+    let mut closed = false;
+    let sent = socket
+        .send(|frames| {
+            for out in batch {
+                match out {
+                    Outgoing::Msg(msg) => {
+                        if let Err(e) = frames.json(&msg) {
+                            tracing::error!("cannot serialize {msg:?}: {e}");
+                        }
+                    }
+                    Outgoing::Close { code, reason } => {
+                        frames.close(code, reason);
+                        closed = true;
+                        break;
+                    }
                 }
-            },
-            Outgoing::Close { code, reason } => {
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
-                        code,
-                        reason: Utf8Bytes::from_static(reason),
-                    })))
-                    .await;
-                return Err(Stopped);
             }
-        };
-        if socket.feed(frame).await.is_err() {
-            return Err(Stopped);
-        }
+        })
+        .await;
+    sent.map_err(|_| Stopped)?;
+    if closed {
+        return Err(Stopped);
     }
-    socket.flush().await.map_err(|_| Stopped)
-}
-
-/// How many bytes a message's JSON is given up front: most fit (a relayed signal of a few
-/// hundred bytes), so that serializing one does not grow the text several times over.
-const SERIALIZE_CAPACITY: usize = 1024;
-
-/// A message as JSON text.
-fn serialize(msg: &ServerMsg) -> Result<String, serde_json::Error> {
-    let mut json = Vec::with_capacity(SERIALIZE_CAPACITY);
-    serde_json::to_writer(&mut json, msg)?;
-    // serde_json writes valid UTF-8; the check is cheap next to the rest.
-    String::from_utf8(json).map_err(|e| serde::ser::Error::custom(e.to_string()))
+    Ok(())
 }
 
 /// A connection's deadlines, kept on one timer: the next ping, the login timeout (until logged
@@ -470,7 +464,7 @@ impl Session<'_> {
 
     /// Handles what the socket gave: `Some` when the connection ends. Before the login, the
     /// first message (pings aside) must be a `Login`.
-    fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Option<Ending> {
+    fn on_frame(&mut self, frame: Option<Result<Message, SocketError>>) -> Option<Ending> {
         if self.user.is_none() {
             return self.before_login(read(frame));
         }
@@ -737,7 +731,7 @@ fn usersig_error(error: &UserSigError) -> (ErrorCode, String) {
 
 /// Whether a frame counts against the message limit: data frames and pings do, pongs (the
 /// answers to the server's pings) and the end of the stream do not.
-fn counts(frame: &Option<Result<Message, axum::Error>>) -> bool {
+fn counts(frame: &Option<Result<Message, SocketError>>) -> bool {
     matches!(
         frame,
         Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_)))
@@ -745,38 +739,28 @@ fn counts(frame: &Option<Result<Message, axum::Error>>) -> bool {
 }
 
 /// Turns what the socket gave into a protocol message, or says why it is not one.
-fn read(frame: Option<Result<Message, axum::Error>>) -> Frame {
+fn read(frame: Option<Result<Message, SocketError>>) -> Frame {
     match frame {
         None => Frame::End(Ending::Gone),
-        Some(Err(e)) => Frame::End(if is_too_big(&e) {
-            Ending::TooBig
-        } else {
+        Some(Err(SocketError::Frame(e))) => {
+            debug!(%e, "WebSocket protocol error");
+            Frame::End(Ending::BadFrame(e))
+        }
+        Some(Err(SocketError::Io(e))) => {
             debug!(%e, "socket error");
-            Ending::Gone
-        }),
-        Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
+            Frame::End(Ending::Gone)
+        }
+        Some(Ok(Message::Text(text))) => match serde_json::from_str(&text) {
             Ok(msg) => Frame::Msg(msg),
             Err(e) => Frame::Bad(format!("not a valid message: {e}")),
         },
         Some(Ok(Message::Binary(_))) => {
             Frame::Bad("binary frames are not supported: send JSON text".into())
         }
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Frame::Skip,
-        Some(Ok(Message::Close(Some(frame)))) if frame.code == CLOSE_RECONNECTING => {
+        Some(Ok(Message::Ping(_) | Message::Pong)) => Frame::Skip,
+        Some(Ok(Message::Close(Some(code)))) if code == CLOSE_RECONNECTING => {
             Frame::End(Ending::ClientReconnecting)
         }
         Some(Ok(Message::Close(_))) => Frame::End(Ending::ClientClosed),
     }
-}
-
-/// Whether a read failed because the client's message was over the size limit.
-fn is_too_big(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
