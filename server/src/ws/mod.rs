@@ -108,12 +108,7 @@ pub(crate) async fn handler(
     // until the connection is over.
     let tracker = state.tracker.clone();
     let (me_tx, me) = oneshot::channel();
-    let task = tokio::spawn(tracker.track_future(async move {
-        match upgraded.await {
-            Ok(io) => serve(Socket::new(Upgraded::new(io)), state, slot, me).await,
-            Err(e) => debug!(%e, "WebSocket upgrade failed"),
-        }
-    }));
+    let task = tokio::spawn(tracker.track_future(serve(upgraded, state, slot, me)));
     let _ = me_tx.send(task.abort_handle());
     response
 }
@@ -154,23 +149,44 @@ impl Ending {
     }
 }
 
-/// Runs one connection from upgrade to close, in one task: it reads the socket, writes the
-/// outbox into it, pings, and keeps the connection's deadlines on one timer. `me` brings the
-/// handle that aborts this task; the hub uses it to cut off a connection whose outbox
-/// overflows (it does not read). The connection `_slot` is given back when the task ends.
+/// Runs one connection from upgrade to close, in one task: it waits for the upgraded stream,
+/// reads the socket, writes the outbox into it, pings, and keeps the connection's deadlines on
+/// one timer. `me` brings the handle that aborts this task; the hub uses it to cut off a
+/// connection whose outbox overflows (it does not read). The connection `slot` is given back
+/// when the task ends.
 ///
 /// One task per connection (rather than a reader and a writer over a split socket) saves an
 /// idle connection a task, a lock around the socket and a ping timer, and a relayed message
 /// a lock and a wake-up (measured: `cargo xtask bench idle relay`).
-async fn serve(
-    mut socket: Socket<Upgraded>,
+///
+/// Not an `async fn`: its arguments would be stored twice in the future, as arguments and as
+/// the body's locals (~250 bytes per connection); captured by an `async move` block and used
+/// in place, they are stored once.
+#[allow(clippy::manual_async_fn)] // See above: on purpose.
+fn serve(
+    upgraded: hyper::upgrade::OnUpgrade,
     state: AppState,
-    _slot: ConnectionSlot,
+    slot: ConnectionSlot,
     me: oneshot::Receiver<AbortHandle>,
-) {
-    let Ok(me) = me.await else {
-        return;
-    };
+) -> impl std::future::Future<Output = ()> + Send {
+    async move {
+        let mut socket = match upgraded.await {
+            Ok(io) => Socket::new(Upgraded::new(io)),
+            Err(e) => {
+                debug!(%e, "WebSocket upgrade failed");
+                return;
+            }
+        };
+        let Ok(me) = me.await else {
+            return;
+        };
+        run(&mut socket, &state, me).await;
+        drop(slot);
+    }
+}
+
+/// The connection's life on `socket`, after the upgrade.
+async fn run(socket: &mut Socket<Upgraded>, state: &AppState, me: AbortHandle) {
     let link = state.hub.next_conn_id();
     let (outbox, mut inbox) = outbox(OUTBOX_CAPACITY);
     let now = Instant::now();
@@ -180,7 +196,7 @@ async fn serve(
         handle: ConnHandle::queued(outbox.clone(), Some(me)),
         outbox,
         limiter: state.limits.message_limiter(now),
-        state: &state,
+        state,
         user: None,
         expires_at: now,
     };
@@ -200,7 +216,7 @@ async fn serve(
             biased;
             _ = &mut shutdown => break Ending::Shutdown,
             batch = inbox.recv() => {
-                if write(&mut socket, batch).await.is_err() {
+                if write(socket, batch).await.is_err() {
                     break Ending::WriterDone;
                 }
             }
@@ -259,7 +275,7 @@ async fn serve(
     // future is boxed: made only at the end, it takes no room in every connection's future.)
     if !matches!(ending, Ending::Gone | Ending::Silent) {
         let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, async {
-            let _ = write(&mut socket, queued).await;
+            let _ = write(socket, queued).await;
             socket.finish().await;
         }))
         .await;
