@@ -446,6 +446,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever a client sends, decoding ends in frames, a wait for more, or an error:
+        /// never a panic, and never a frame longer than the limit.
+        #[test]
+        fn any_bytes_decode_without_panic(bytes in proptest::collection::vec(0u8..=255, 0..400)) {
+            let mut assembler = Assembler::default();
+            let mut rest = &bytes[..];
+            while let Ok(Some((frame, used))) = decode(rest, 256) {
+                proptest::prop_assert!(frame.payload.len() <= 256);
+                proptest::prop_assert!(used > 0 && used <= rest.len());
+                rest = &rest[used..];
+                if assembler.push(frame, 256).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
     #[test]
     fn too_big_is_refused_from_the_header_alone() {
         // Only the header of a frame announcing 2^40 bytes.

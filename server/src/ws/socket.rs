@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -133,8 +134,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                     Err(e) => return Poll::Ready(Some(Err(self.broken(e).into()))),
                 }
             }
-            let mut chunk = [0u8; READ_CHUNK];
-            let mut buf = ReadBuf::new(&mut chunk);
+            // (Not zeroed first: a read fills what it reports.)
+            let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+            let mut buf = ReadBuf::uninit(&mut chunk);
             if let Err(e) = ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
                 self.closed_in = true;
                 return Poll::Ready(Some(Err(e.into())));
@@ -342,6 +344,38 @@ mod tests {
         assert!(socket.unread.capacity() == 0, "the read buffer is freed");
         drop(client);
         assert!(socket.next().await.is_none());
+    }
+
+    proptest::proptest! {
+        /// Messages arrive whole and in order however the network cuts the stream.
+        #[test]
+        fn messages_survive_any_cuts(
+            texts in proptest::collection::vec("[a-zé]{0,300}", 1..5),
+            cuts in proptest::collection::vec(1usize..200, 0..20),
+        ) {
+            let bytes: Vec<u8> = texts.iter().flat_map(|t| client_frame(0x81, t.as_bytes())).collect();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let got = runtime.block_on(async move {
+                let (mut socket, mut client) = pair();
+                let mut at = 0;
+                for cut in cuts {
+                    let end = (at + cut).min(bytes.len());
+                    client.write_all(&bytes[at..end]).await.unwrap();
+                    at = end;
+                }
+                client.write_all(&bytes[at..]).await.unwrap();
+                drop(client);
+                let mut got = Vec::new();
+                while let Some(message) = socket.next().await {
+                    match message.unwrap() {
+                        Message::Text(text) => got.push(text),
+                        other => panic!("{other:?}"),
+                    }
+                }
+                got
+            });
+            proptest::prop_assert_eq!(got, texts);
+        }
     }
 
     #[tokio::test]
