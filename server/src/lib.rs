@@ -295,6 +295,21 @@ fn random_secret_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Helpers the unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    /// Request headers from name/value pairs (a name may repeat).
+    pub(crate) fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

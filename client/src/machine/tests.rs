@@ -792,6 +792,21 @@ fn invited(call_id: &str, caller: &str) -> ServerMsg {
     }
 }
 
+/// The server's answer to `Invite` `req` (to bob): call `call_id` rings on one device.
+fn created(req: u32, call_id: &str) -> ServerMsg {
+    ServerMsg::CallCreated {
+        req,
+        call_id: call_id.into(),
+        callee: "bob".into(),
+        ringing: 1,
+    }
+}
+
+/// The microphone failed: the user denied it.
+fn mic_denied() -> Input {
+    Input::Media(MediaEvent::MicFailed(MediaError::PermissionDenied))
+}
+
 fn ended(call_id: &str, outcome: Outcome) -> ServerMsg {
     ServerMsg::CallEnded {
         call_id: call_id.into(),
@@ -1109,15 +1124,7 @@ fn dialing_mic_opening() -> Machine {
             Output::Media(MediaCommand::StartMic)
         ]
     ));
-    let out = server(
-        &mut m,
-        ServerMsg::CallCreated {
-            req: 1,
-            call_id: "c1".into(),
-            callee: "bob".into(),
-            ringing: 1,
-        },
-    );
+    let out = server(&mut m, created(1, "c1"));
     assert!(matches!(events_of(&out)[..], [CallEvent::Ringing { .. }]));
     // No offer without the microphone's track.
     assert!(
@@ -1164,11 +1171,7 @@ fn a_call_accepted_before_the_callers_microphone_opens_offers_once_it_does() {
 #[test]
 fn a_microphone_that_fails_while_ringing_cancels_the_call() {
     let mut m = dialing_mic_opening();
-    let out = step(
-        &mut m,
-        1_500,
-        Input::Media(MediaEvent::MicFailed(MediaError::PermissionDenied)),
-    );
+    let out = step(&mut m, 1_500, mic_denied());
     assert!(matches!(
         events_of(&out)[..],
         [CallEvent::Error { code: 60005, .. }]
@@ -1491,12 +1494,7 @@ fn stale_server_messages_are_ignored() {
             call_id: "nope".into(),
             signal: ice("x"),
         },
-        ServerMsg::CallCreated {
-            req: 99,
-            call_id: "nope".into(),
-            callee: "bob".into(),
-            ringing: 1,
-        },
+        created(99, "nope"),
     ] {
         w.input("alice", Input::Server(msg)).unwrap();
     }

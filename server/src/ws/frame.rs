@@ -312,13 +312,13 @@ pub(crate) fn encode_close(out: &mut Vec<u8>, code: u16, reason: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const MAX: usize = 64 * 1024;
 
     /// A client frame: masked with a fixed key.
-    fn client_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn client_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
         let mask = [0x12, 0x34, 0x56, 0x78];
         let mut out = vec![first_byte];
         match payload.len() {

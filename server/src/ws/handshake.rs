@@ -130,14 +130,7 @@ fn accept_key(key: &[u8]) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
+    use crate::test_support::headers;
 
     const VALID: &[(&str, &str)] = &[
         ("connection", "keep-alive, Upgrade"),

@@ -299,23 +299,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ws::frame::tests::client_frame;
     use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-
-    /// A masked client frame.
-    fn client_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-        let mask = [1, 2, 3, 4];
-        let mut out = vec![first_byte];
-        match payload.len() {
-            n @ 0..=125 => out.push(0x80 | n as u8),
-            n => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&mask);
-        out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-        out
-    }
 
     fn pair() -> (Socket<DuplexStream>, DuplexStream) {
         let (server, client) = tokio::io::duplex(64 * 1024);

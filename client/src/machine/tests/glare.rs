@@ -24,6 +24,16 @@ fn inviting(user: &str, callee: &str) -> Machine {
     m
 }
 
+/// The server's answer to `Invite` 1 that crossed bob's invitation "c9": the two are one
+/// accepted call.
+fn merged_c9() -> ServerMsg {
+    ServerMsg::CallMerged {
+        req: 1,
+        call_id: "c9".into(),
+        caller: "bob".into(),
+    }
+}
+
 fn refused(req: u32) -> ServerMsg {
     ServerMsg::Error {
         code: ErrorCode::AlreadyInCall,
@@ -282,11 +292,7 @@ fn cancelling_while_the_microphone_opens_rings_the_held_invitation() {
 fn a_failed_microphone_withdraws_the_invitation_and_rings_the_held_one() {
     let mut m = inviting_mic_opening("alice", "bob");
     assert!(server(&mut m, invited("c9", "carol")).is_empty());
-    let out = step(
-        &mut m,
-        6_000,
-        Input::Media(MediaEvent::MicFailed(MediaError::PermissionDenied)),
-    );
+    let out = step(&mut m, 6_000, mic_denied());
     assert_eq!(
         events_of(&out),
         vec![
@@ -301,15 +307,7 @@ fn a_failed_microphone_withdraws_the_invitation_and_rings_the_held_one() {
     assert!(sent_of(&out).is_empty());
     assert!(matches!(m.call_state(), CallState::Incoming { .. }));
     // The call the invitation created is cancelled as soon as it is known.
-    let out = server(
-        &mut m,
-        ServerMsg::CallCreated {
-            req: 1,
-            call_id: "c1".into(),
-            callee: "bob".into(),
-            ringing: 1,
-        },
-    );
+    let out = server(&mut m, created(1, "c1"));
     assert!(matches!(
         &sent_of(&out)[..],
         [ClientMsg::Cancel { call_id }] if call_id == "c1"
@@ -321,23 +319,12 @@ fn a_failed_microphone_withdraws_the_invitation_and_rings_the_held_one() {
 fn a_failed_microphone_does_not_ring_the_callee_whose_invitation_crossed() {
     let mut m = inviting_mic_opening("alice", "bob");
     assert!(server(&mut m, invited("c9", "bob")).is_empty());
-    let out = step(
-        &mut m,
-        6_000,
-        Input::Media(MediaEvent::MicFailed(MediaError::PermissionDenied)),
-    );
+    let out = step(&mut m, 6_000, mic_denied());
     // Without a microphone the crossed call could not be taken: the server merges it with the
     // withdrawn invitation, and that merged call is hung up.
     assert!(matches!(events_of(&out)[..], [CallEvent::Error { .. }]));
     assert_eq!(m.call_state(), CallState::Idle);
-    let out = server(
-        &mut m,
-        ServerMsg::CallMerged {
-            req: 1,
-            call_id: "c9".into(),
-            caller: "bob".into(),
-        },
-    );
+    let out = server(&mut m, merged_c9());
     assert!(matches!(
         &sent_of(&out)[..],
         [ClientMsg::Hangup { call_id, .. }] if call_id == "c9"
@@ -364,14 +351,7 @@ fn cancelling_an_invite_that_the_server_merges_hangs_the_merged_call_up() {
     let out = step(&mut m, 6_000, Input::Hangup);
     assert!(events_of(&out).is_empty(), "{out:?}");
     assert_eq!(m.call_state(), CallState::Idle);
-    let out = server(
-        &mut m,
-        ServerMsg::CallMerged {
-            req: 1,
-            call_id: "c9".into(),
-            caller: "bob".into(),
-        },
-    );
+    let out = server(&mut m, merged_c9());
     assert_eq!(
         out,
         vec![Output::Send(ClientMsg::Hangup {
@@ -392,15 +372,7 @@ fn cancelling_an_invite_that_the_server_merges_hangs_the_merged_call_up() {
     );
     assert!(out.is_empty(), "{out:?}");
     // A second answer to the same request does nothing.
-    assert!(server(
-        &mut m,
-        ServerMsg::CallMerged {
-            req: 1,
-            call_id: "c9".into(),
-            caller: "bob".into(),
-        },
-    )
-    .is_empty());
+    assert!(server(&mut m, merged_c9(),).is_empty());
 }
 
 #[test]
@@ -431,15 +403,7 @@ fn a_held_invitation_that_ends_is_dropped_quietly() {
 fn a_held_invitation_is_dropped_when_the_own_call_goes_through() {
     let mut m = inviting("alice", "bob");
     server(&mut m, invited("c9", "carol"));
-    let out = server(
-        &mut m,
-        ServerMsg::CallCreated {
-            req: 1,
-            call_id: "c1".into(),
-            callee: "bob".into(),
-            ringing: 1,
-        },
-    );
+    let out = server(&mut m, created(1, "c1"));
     assert!(matches!(events_of(&out)[..], [CallEvent::Ringing { .. }]));
     let out = step(&mut m, 6_000, Input::Hangup);
     assert_eq!(

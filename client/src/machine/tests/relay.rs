@@ -43,15 +43,7 @@ fn servers(turn_urls: &[&str]) -> Vec<IceServer> {
 fn dial(m: &mut Machine) -> Vec<Output> {
     step(m, 1_000, Input::call("bob"));
     step(m, 1_000, Input::Media(MediaEvent::MicReady));
-    server(
-        m,
-        ServerMsg::CallCreated {
-            req: 1,
-            call_id: "call-1".into(),
-            callee: "bob".into(),
-            ringing: 1,
-        },
-    )
+    server(m, created(1, "call-1"))
 }
 
 fn failure(url: &str, code: u16, text: &str) -> Input {
