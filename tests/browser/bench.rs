@@ -26,7 +26,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::{http_get, report, wait_for, Coturn, Harness};
+use crate::harness::{
+    chromium_args, chromium_capabilities, http_get, report, wait_for, Coturn, Harness,
+};
 use crate::user::{User, UI};
 use crate::AUDIO;
 
@@ -407,27 +409,7 @@ impl Chromedriver {
 
     /// A new headless Chromium session with the profile directory `profile`.
     async fn session(&self, profile: &Path) -> Client {
-        let args = [
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--disable-quic".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            format!("--user-data-dir={}", profile.display()),
-        ];
-        let binary =
-            std::env::var("WEBCALL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": binary, "args": args },
-        });
-        let Value::Object(caps) = caps else {
-            unreachable!()
-        };
+        let caps = chromium_capabilities(chromium_args(profile));
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         ClientBuilder::new(connector)
             .capabilities(caps)

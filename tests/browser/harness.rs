@@ -463,33 +463,16 @@ impl Harness {
         // recording in step would have each one's echo canceller take the other's speech for
         // an echo of its own loudspeaker, and mute it.
         let wav = if n % 2 == 1 { reversed(&wav) } else { wav };
-        let binary =
-            std::env::var("WEBCALL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let mut args = vec![
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--disable-quic".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            format!("--user-data-dir={}", profile.display()),
+        let mut args = chromium_args(&profile);
+        args.extend([
             "--use-fake-ui-for-media-stream".into(),
             "--use-fake-device-for-media-stream".into(),
             "--allow-loopback-in-peer-connection".into(),
             "--autoplay-policy=no-user-gesture-required".into(),
             format!("--use-file-for-fake-audio-capture={}", wav.display()),
-        ];
+        ]);
         args.extend(self.chromium_args.iter().cloned());
-        let caps = serde_json::json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": binary, "args": args },
-        });
-        let serde_json::Value::Object(caps) = caps else {
-            unreachable!()
-        };
+        let caps = chromium_capabilities(args);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(caps)
@@ -503,6 +486,38 @@ impl Harness {
             });
         (client, profile)
     }
+}
+
+/// Chromium's flags for a headless session of the tests with its own `profile` directory: no
+/// sandbox or GPU, and no traffic of its own (QUIC, background networking, component updates,
+/// sync), which the loopback-only namespace would not carry anyway.
+pub fn chromium_args(profile: &Path) -> Vec<String> {
+    vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ]
+}
+
+/// WebDriver capabilities for Chromium (`WEBCALL_CHROMIUM`, else `/usr/bin/chromium`) with
+/// `args`.
+pub fn chromium_capabilities(args: Vec<String>) -> serde_json::Map<String, serde_json::Value> {
+    let binary = std::env::var("WEBCALL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": binary, "args": args },
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    caps
 }
 
 /// Waits until the WebDriver server `driver` (chromedriver or geckodriver) on `port` reports
