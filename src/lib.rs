@@ -11,6 +11,8 @@ mod device_prefs;
 mod hooks;
 mod lang;
 mod live;
+#[cfg(feature = "extra-pages")]
+mod page_strings;
 mod pages;
 mod route;
 mod session_store;

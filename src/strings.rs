@@ -16,11 +16,12 @@ use webcall_client::{validate_user_id, ClientError};
 
 use crate::api::{ApiError, UserSigError};
 use crate::lang::{self, Lang};
+#[cfg(feature = "extra-pages")]
+use crate::page_strings::{self, PageStrings};
 use crate::state::{LoginError, Notice};
 
-/// One language's texts. (The first-load build, without the `extra-pages` feature, leaves the
-/// history and device-check pages out, and so does not read their texts.)
-#[cfg_attr(not(feature = "extra-pages"), allow(dead_code))]
+/// One language's texts. Those of the pages only the whole app has are in [`Strings::pages`],
+/// and only in the whole app.
 pub struct Strings {
     /// The product name, in the header.
     pub app_name: &'static str,
@@ -150,102 +151,19 @@ pub struct Strings {
     pub speaker_default_only: &'static str,
     pub device_failed: fn(&str) -> String,
 
-    // ----- /check and the unsupported-page notice ----------------------------------------
+    // ----- the links to /check and /history, and the unsupported-browser notice -------------
+    /// The link to `/check`.
     pub check_link: &'static str,
-    pub check_title: &'static str,
-    pub check_intro: &'static str,
-    pub check_browser: &'static str,
-    pub check_secure: &'static str,
-    pub check_permission: &'static str,
-    pub check_mic: &'static str,
-    pub check_speaker: &'static str,
-    pub check_signaling: &'static str,
-    pub check_relay: &'static str,
-    pub status_waiting: &'static str,
-    pub status_running: &'static str,
-    pub status_passed: &'static str,
-    pub status_failed: &'static str,
-    pub status_skipped: &'static str,
-    pub browser_ok: &'static str,
-    pub speaker_selection_yes: &'static str,
-    pub speaker_selection_no: &'static str,
-    pub browser_missing: fn(&str) -> String,
-    pub advice_browser: &'static str,
-    pub secure_ok: &'static str,
-    pub secure_fail: &'static str,
-    pub advice_secure: &'static str,
-    pub permission_granted: &'static str,
-    pub permission_denied: &'static str,
-    pub permission_prompt: &'static str,
-    pub permission_unknown: &'static str,
-    pub advice_permission: &'static str,
-    pub mic_listening: &'static str,
-    pub mic_heard: fn(&str) -> String,
-    pub mic_silent: fn(&str) -> String,
-    pub mic_meter_label: &'static str,
-    pub advice_mic_silent: &'static str,
-    pub mic_no_device: &'static str,
-    pub advice_mic_no_device: &'static str,
-    pub audio_blocked: &'static str,
-    pub advice_audio_blocked: &'static str,
-    pub tone_played: &'static str,
-    pub tone_heard_nothing: &'static str,
-    pub tone_not_heard: &'static str,
-    pub advice_speaker: &'static str,
-    pub rtt: fn(u32) -> String,
-    pub advice_signaling: &'static str,
-    pub signaling_old_server: &'static str,
-    pub relay_ok: fn(&str) -> String,
-    pub relay_log_in: &'static str,
-    pub relay_none: &'static str,
-    pub advice_relay: &'static str,
-    pub check_failed: fn(&str) -> String,
-    pub summary_running: &'static str,
-    pub summary_passed: &'static str,
-    pub summary_skipped: fn(&str) -> String,
-    pub summary_failed: fn(&str) -> String,
-    pub run_again: &'static str,
-    pub check_back: &'static str,
-    /// Between the names of a list ("Speaker, TURN relay").
-    pub list_separator: &'static str,
     pub unsupported_insecure: &'static str,
     pub unsupported_no_webrtc: &'static str,
     pub unsupported_no_mic: &'static str,
-    // ----- /history -------------------------------------------------------------------------
     /// The link from `/call` to `/history`, and the page's title.
     pub history_link: &'static str,
-    /// The link from `/history` back to `/call`.
-    pub back_to_call: &'static str,
-    /// The table's column headers: direction and other party, start time and duration,
-    /// outcome, and the (visually hidden) one of the call-back buttons.
-    pub history_call: &'static str,
-    pub history_when: &'static str,
-    pub history_outcome: &'static str,
-    pub history_actions: &'static str,
-    pub outgoing: &'static str,
-    pub incoming: &'static str,
-    /// A call-back button, and its accessible name.
-    pub call_back: &'static str,
-    pub call_back_label: fn(&str) -> String,
-    pub outcome_answered: &'static str,
-    pub outcome_rejected: &'static str,
-    pub outcome_busy: &'static str,
-    pub outcome_no_answer: &'static str,
-    pub outcome_cancelled: &'static str,
-    pub outcome_missed: &'static str,
-    pub outcome_failed: &'static str,
-    pub outcome_connection_lost: &'static str,
-    pub history_empty: &'static str,
-    pub history_loading: &'static str,
-    pub newer: &'static str,
-    pub older: &'static str,
-    pub history_page: fn(u32) -> String,
-    /// The history could not be had, and why (one of the `history_*` reasons, or the server's
-    /// message).
-    pub history_failed: fn(&str) -> String,
-    pub history_unsupported: &'static str,
-    pub history_refused: &'static str,
-    pub history_unreachable: &'static str,
+
+    /// The texts of `/check` and `/history`, which only the whole app has (the first load
+    /// leaves them out: see [`crate::page_strings`]).
+    #[cfg(feature = "extra-pages")]
+    pub pages: &'static PageStrings,
 }
 
 /// English.
@@ -362,91 +280,12 @@ pub const EN: Strings = Strings {
     device_failed: |why| format!("Could not switch the device: {why}"),
 
     check_link: "Check this device",
-    check_title: "Device check",
-    check_intro: "Whether calls can work in this browser, on this page and from this network.",
-    check_browser: "Browser support",
-    check_secure: "Secure page",
-    check_permission: "Microphone permission",
-    check_mic: "Microphone level",
-    check_speaker: "Speaker",
-    check_signaling: "Signaling server",
-    check_relay: "TURN relay",
-    status_waiting: "Waiting",
-    status_running: "Running…",
-    status_passed: "Passed",
-    status_failed: "Failed",
-    status_skipped: "Skipped",
-    browser_ok: "WebRTC, microphone access and Web Audio are available.",
-    speaker_selection_yes: "Speaker selection: available.",
-    speaker_selection_no: "Speaker selection: not available (the system's default speaker plays).",
-    browser_missing: |names| format!("Missing: {names}"),
-    advice_browser: "Use a current version of Chrome, Edge, Firefox or Safari.",
-    secure_ok: "This page may use the microphone (https, or served from this device).",
-    secure_fail: "This page is not secure (http on a network address): browsers block the microphone.",
-    advice_secure: "Open it via https, or as localhost on this computer.",
-    permission_granted: "Allowed",
-    permission_denied: "Blocked for this site",
-    permission_prompt: "The browser will ask: allow it",
-    permission_unknown: "Not known until the microphone opens",
-    advice_permission: "Allow the microphone for this site (the icon in the address bar, or the browser's site settings), then run the check again.",
-    mic_listening: "Listening: speak or make a sound.",
-    mic_heard: |db| format!("Sound came in (peak {db} dBFS)."),
-    mic_silent: |db| format!("No sound came in (peak {db} dBFS)."),
-    mic_meter_label: "Microphone level",
-    advice_mic_silent: "Check that the microphone is connected, chosen and not muted, then speak while the check runs.",
-    mic_no_device: "No microphone was found.",
-    advice_mic_no_device: "Connect a microphone, then run the check again.",
-    audio_blocked: "The browser holds sound back until you click the page.",
-    advice_audio_blocked: "Press Run again.",
-    tone_played: "A short tone played. Did you hear it?",
-    tone_heard_nothing: "I heard nothing",
-    tone_not_heard: "You heard nothing.",
-    advice_speaker: "Turn up the volume, unmute, or choose another output device in your system settings.",
-    rtt: |ms| format!("Round trip: {ms} ms"),
-    advice_signaling: "Check the network connection; if it works, the server may be down.",
-    signaling_old_server: "The server answers only after a login (an older server).",
-    relay_ok: |address| format!("Relay address: {address}"),
-    relay_log_in: "Log in to test the relay.",
-    relay_none: "This server has no TURN relay.",
-    advice_relay: "Calls between some networks will not connect. Ask the server's administrator to check the TURN server.",
-    check_failed: |error| format!("Failed: {error}"),
-    summary_running: "Checking…",
-    summary_passed: "All checks passed: calls should work here.",
-    summary_skipped: |names| format!("Skipped: {names}."),
-    summary_failed: |names| format!("Failed: {names}. The failed checks above say what to do."),
-    run_again: "Run again",
-    check_back: "Back",
-    list_separator: ", ",
     unsupported_insecure: "This page is not secure (http on a network address): browsers block the microphone, so calls can not work here. Open it via https or localhost.",
     unsupported_no_webrtc: "This browser can not make calls: it has no WebRTC. Use a current version of Chrome, Edge, Firefox or Safari.",
     unsupported_no_mic: "This browser gives no access to the microphone, so calls can not work here.",
     history_link: "Call history",
-    back_to_call: "Back to calling",
-    history_call: "Call",
-    history_when: "Started · duration",
-    history_outcome: "Outcome",
-    history_actions: "Actions",
-    outgoing: "Outgoing",
-    incoming: "Incoming",
-    call_back: "Call back",
-    call_back_label: |id| format!("Call {id} back"),
-    outcome_answered: "Answered",
-    outcome_rejected: "Rejected",
-    outcome_busy: "Busy",
-    outcome_no_answer: "No answer",
-    outcome_cancelled: "Cancelled",
-    outcome_missed: "Missed",
-    outcome_failed: "Failed",
-    outcome_connection_lost: "Connection lost",
-    history_empty: "No calls yet.",
-    history_loading: "Loading…",
-    newer: "Newer",
-    older: "Older",
-    history_page: |n| format!("Page {n}"),
-    history_failed: |why| format!("Could not load the call history: {why}"),
-    history_unsupported: "this server keeps no call history",
-    history_refused: "the server refused your UserSig; log in again",
-    history_unreachable: "the server could not be reached",
+    #[cfg(feature = "extra-pages")]
+    pages: &page_strings::EN,
 };
 
 /// Simplified Chinese (zh-CN). IDs, "UserSig", "SDKAppID" and "WebCall" stay as they are.
@@ -558,91 +397,12 @@ pub const ZH: Strings = Strings {
     device_failed: |why| format!("无法切换设备：{why}"),
 
     check_link: "检测本设备",
-    check_title: "设备检测",
-    check_intro: "检测在此浏览器、此页面和当前网络下能否正常通话。",
-    check_browser: "浏览器支持",
-    check_secure: "安全页面",
-    check_permission: "麦克风权限",
-    check_mic: "麦克风音量",
-    check_speaker: "扬声器",
-    check_signaling: "信令服务器",
-    check_relay: "TURN 中继",
-    status_waiting: "等待中",
-    status_running: "检测中…",
-    status_passed: "通过",
-    status_failed: "未通过",
-    status_skipped: "已跳过",
-    browser_ok: "支持 WebRTC、麦克风和 Web Audio。",
-    speaker_selection_yes: "可以选择扬声器。",
-    speaker_selection_no: "无法选择扬声器（使用系统默认扬声器）。",
-    browser_missing: |names| format!("缺少：{names}"),
-    advice_browser: "请使用最新版的 Chrome、Edge、Firefox 或 Safari。",
-    secure_ok: "此页面可以使用麦克风（https，或来自本机）。",
-    secure_fail: "此页面不安全（通过 http 访问网络地址）：浏览器会禁止使用麦克风。",
-    advice_secure: "请通过 https 打开，或在本机上通过 localhost 打开。",
-    permission_granted: "已允许",
-    permission_denied: "此网站已被禁止使用",
-    permission_prompt: "浏览器将询问，请选择允许",
-    permission_unknown: "打开麦克风前无法得知",
-    advice_permission: "请允许此网站使用麦克风（点击地址栏中的图标，或在浏览器的网站设置中修改），然后重新检测。",
-    mic_listening: "正在聆听：请说话或发出声音。",
-    mic_heard: |db| format!("已检测到声音（峰值 {db} dBFS）。"),
-    mic_silent: |db| format!("未检测到声音（峰值 {db} dBFS）。"),
-    mic_meter_label: "麦克风音量",
-    advice_mic_silent: "请确认麦克风已连接、已选中且未静音，并在检测时说话。",
-    mic_no_device: "未找到麦克风。",
-    advice_mic_no_device: "请连接麦克风，然后重新检测。",
-    audio_blocked: "在你点击页面之前，浏览器不允许播放或采集声音。",
-    advice_audio_blocked: "请点击“重新检测”。",
-    tone_played: "已播放一段短提示音，你听到了吗？",
-    tone_heard_nothing: "没有听到",
-    tone_not_heard: "你没有听到提示音。",
-    advice_speaker: "请调高音量、取消静音，或在系统设置中选择其他输出设备。",
-    rtt: |ms| format!("往返时延：{ms} 毫秒"),
-    advice_signaling: "请检查网络连接；如果网络正常，可能是服务器故障。",
-    signaling_old_server: "服务器只在登录后应答（旧版服务器）。",
-    relay_ok: |address| format!("中继地址：{address}"),
-    relay_log_in: "登录后才能检测中继。",
-    relay_none: "此服务器没有配置 TURN 中继。",
-    advice_relay: "部分网络之间的通话将无法接通，请联系服务器管理员检查 TURN 服务器。",
-    check_failed: |error| format!("失败：{error}"),
-    summary_running: "正在检测…",
-    summary_passed: "全部检测通过：可以在此正常通话。",
-    summary_skipped: |names| format!("已跳过：{names}。"),
-    summary_failed: |names| format!("未通过：{names}。请按上方各项的提示处理。"),
-    run_again: "重新检测",
-    check_back: "返回",
-    list_separator: "、",
     unsupported_insecure: "此页面不安全（通过 http 访问网络地址）：浏览器会禁止使用麦克风，因此无法在此通话。请通过 https 或 localhost 打开。",
     unsupported_no_webrtc: "此浏览器不支持 WebRTC，无法通话。请使用最新版的 Chrome、Edge、Firefox 或 Safari。",
     unsupported_no_mic: "此浏览器无法使用麦克风，因此无法在此通话。",
     history_link: "通话记录",
-    back_to_call: "返回呼叫页",
-    history_call: "通话",
-    history_when: "开始时间 · 时长",
-    history_outcome: "结果",
-    history_actions: "操作",
-    outgoing: "呼出",
-    incoming: "呼入",
-    call_back: "回拨",
-    call_back_label: |id| format!("回拨 {id}"),
-    outcome_answered: "已接通",
-    outcome_rejected: "已拒绝",
-    outcome_busy: "对方忙",
-    outcome_no_answer: "无人接听",
-    outcome_cancelled: "已取消",
-    outcome_missed: "未接",
-    outcome_failed: "失败",
-    outcome_connection_lost: "连接中断",
-    history_empty: "还没有通话记录。",
-    history_loading: "加载中…",
-    newer: "较新",
-    older: "较早",
-    history_page: |n| format!("第 {n} 页"),
-    history_failed: |why| format!("无法加载通话记录：{why}"),
-    history_unsupported: "此服务器不保存通话记录",
-    history_refused: "服务器拒绝了你的 UserSig，请重新登录",
-    history_unreachable: "无法连接服务器",
+    #[cfg(feature = "extra-pages")]
+    pages: &page_strings::ZH,
 };
 
 /// The Chinese for a failure reason of the calling service or the server (see
@@ -826,13 +586,13 @@ pub fn clock(secs: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use webcall_client::UserIdError;
 
     /// One text of a table: how it reads with sample arguments, and those arguments, which it
     /// must show.
-    trait Sample {
+    pub(crate) trait Sample {
         fn sample(self) -> (String, Vec<String>);
     }
 
@@ -875,19 +635,34 @@ mod tests {
         }
     }
 
-    /// Every text of `table`, by field name. The pattern names every field: a field added to
-    /// [`Strings`] must be added here too, and so is checked in every table.
-    fn texts(table: &Strings) -> Vec<(&'static str, String, Vec<String>)> {
-        macro_rules! all {
-            ($($field:ident),* $(,)?) => {{
-                let Strings { $($field),* } = table;
-                vec![$({
-                    let (text, args) = Sample::sample(*$field);
-                    (stringify!($field), text, args)
-                }),*]
-            }};
-        }
-        all!(
+    /// One text of a table: the field's name, how it reads with sample arguments, and those
+    /// arguments.
+    pub(crate) type Text = (&'static str, String, Vec<String>);
+
+    /// Every text of `$table`, a `$ty`, by field name. The pattern names every field: a field
+    /// added to the table must be added here too, and so is checked in every language. A
+    /// trailing `+ pages` adds the texts of the nested [`PageStrings`], in the whole app.
+    macro_rules! texts_of {
+        ($table:expr => $ty:ident { $($field:ident),* $(,)? } $(+ $nested:ident)?) => {{
+            let $ty { $($field,)* $(#[cfg(feature = "extra-pages")] $nested,)? } = $table;
+            #[allow(unused_mut)]
+            let mut texts: Vec<Text> = vec![$({
+                let (text, args) = Sample::sample(*$field);
+                (stringify!($field), text, args)
+            }),*];
+            $(
+                #[cfg(feature = "extra-pages")]
+                texts.extend(crate::page_strings::tests::texts($nested));
+            )?
+            texts
+        }};
+    }
+    #[cfg(feature = "extra-pages")]
+    pub(crate) use texts_of;
+
+    /// Every text of `table`, the pages' texts included where the build has them.
+    fn texts(table: &Strings) -> Vec<Text> {
+        texts_of!(table => Strings {
             app_name,
             page_title,
             switch_language,
@@ -987,92 +762,11 @@ mod tests {
             speaker_default_only,
             device_failed,
             check_link,
-            check_title,
-            check_intro,
-            check_browser,
-            check_secure,
-            check_permission,
-            check_mic,
-            check_speaker,
-            check_signaling,
-            check_relay,
-            status_waiting,
-            status_running,
-            status_passed,
-            status_failed,
-            status_skipped,
-            browser_ok,
-            speaker_selection_yes,
-            speaker_selection_no,
-            browser_missing,
-            advice_browser,
-            secure_ok,
-            secure_fail,
-            advice_secure,
-            permission_granted,
-            permission_denied,
-            permission_prompt,
-            permission_unknown,
-            advice_permission,
-            mic_listening,
-            mic_heard,
-            mic_silent,
-            mic_meter_label,
-            advice_mic_silent,
-            mic_no_device,
-            advice_mic_no_device,
-            audio_blocked,
-            advice_audio_blocked,
-            tone_played,
-            tone_heard_nothing,
-            tone_not_heard,
-            advice_speaker,
-            rtt,
-            advice_signaling,
-            signaling_old_server,
-            relay_ok,
-            relay_log_in,
-            relay_none,
-            advice_relay,
-            check_failed,
-            summary_running,
-            summary_passed,
-            summary_skipped,
-            summary_failed,
-            run_again,
-            check_back,
-            list_separator,
             unsupported_insecure,
             unsupported_no_webrtc,
             unsupported_no_mic,
             history_link,
-            back_to_call,
-            history_call,
-            history_when,
-            history_outcome,
-            history_actions,
-            outgoing,
-            incoming,
-            call_back,
-            call_back_label,
-            outcome_answered,
-            outcome_rejected,
-            outcome_busy,
-            outcome_no_answer,
-            outcome_cancelled,
-            outcome_missed,
-            outcome_failed,
-            outcome_connection_lost,
-            history_empty,
-            history_loading,
-            newer,
-            older,
-            history_page,
-            history_failed,
-            history_unsupported,
-            history_refused,
-            history_unreachable,
-        )
+        } + pages)
     }
 
     /// ZH texts that are the same in every language: names and technical terms.

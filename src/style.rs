@@ -1,7 +1,8 @@
 //! The one visual theme: a small global style sheet, registered once at the root via stylist.
 //!
 //! Components use the plain class names defined here (one sheet costs less wasm than a style
-//! per component). The layout is a single column that fits 360 px screens (long user IDs wrap
+//! per component); the rules of `/check` and `/history` are a second sheet, only in the whole
+//! app (feature `extra-pages`). The layout is a single column that fits 360 px screens (long user IDs wrap
 //! instead of widening the page; buttons are at least 44 px high, to tap); slots for messages
 //! keep their height so that nothing jumps when one appears; every control shows a clear focus
 //! ring for keyboard users, on light and dark backgrounds alike.
@@ -13,6 +14,7 @@ use yew::prelude::*;
 /// The style sheet, to render once at the root.
 pub fn global_style() -> Html {
     html! {
+        <>
         <Global css={css!(r#"
             :root {
                 --accent: #0b5cad; --danger: #b3261e; --fg: #1c2430; --muted: #5a6472;
@@ -89,27 +91,6 @@ pub fn global_style() -> Html {
             .hint { font-size: 0.875rem; }
             .actions { display: flex; gap: 0.5rem; margin-top: 1rem; }
             .actions button { flex: 1; }
-            .checks { list-style: none; margin: 1rem 0; padding: 0; }
-            .check {
-                display: grid; grid-template-columns: 5.5rem 1fr; gap: 0.1rem 0.75rem;
-                padding: 0.6rem 0; border-top: 1px solid var(--line); overflow-wrap: anywhere;
-            }
-            .check > :not(.badge) { grid-column: 2; }
-            .badge {
-                grid-row: 1 / span 4; align-self: start; text-align: center; font-size: 0.8rem;
-                border-radius: 1rem; padding: 0.1rem 0.4rem; background: var(--bg);
-                color: var(--muted);
-            }
-            .check.pass .badge { background: #e3f3e5; color: #1e6a2a; }
-            .check.fail .badge { background: #fbe4e2; color: var(--danger); }
-            .check.running .badge { background: #e4eefa; color: var(--accent); }
-            .name { font-weight: 600; }
-            .advice { color: var(--danger); font-size: 0.875rem; }
-            .check meter { width: 100%; height: 0.75rem; }
-            .check button { justify-self: start; margin-top: 0.25rem; }
-            .summary { padding: 0.75rem; border-radius: 0.5rem; background: var(--bg); }
-            .summary.pass { background: #e3f3e5; }
-            .summary.fail { background: #fbe4e2; }
             .links { margin-top: 1rem; }
             .links a { color: var(--accent); }
             .backdrop {
@@ -126,28 +107,6 @@ pub fn global_style() -> Html {
                 .dialog { padding: 1.25rem; }
                 .timer { font-size: 2rem; }
             }
-            /* ----- /history: the call history table (pages/history.rs) ----- */
-            .visually-hidden {
-                position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
-                overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
-            }
-            .history-box { min-height: 14rem; overflow-x: auto; }
-            .history-box[aria-busy] table { opacity: 0.6; }
-            table.history { width: 100%; border-collapse: collapse; font-size: 0.8125rem; }
-            table.history th {
-                text-align: left; font-weight: 600; color: var(--muted); padding: 0.25rem;
-                border-bottom: 1px solid var(--line); vertical-align: bottom;
-            }
-            table.history td {
-                padding: 0.5rem 0.25rem; border-bottom: 1px solid var(--line);
-                vertical-align: middle;
-            }
-            table.history .direction, table.history time, table.history .peer { display: block; }
-            table.history .direction { white-space: nowrap; }
-            table.history .peer { overflow-wrap: anywhere; }
-            table.history .missed { color: var(--danger); }
-            table.history button.call-back { padding: 0.25rem 0.5rem; font-size: inherit; }
-            /* ----- end of /history ----- */
             /* ----- /in-call: meters, quality, devices (components/call_readings.rs,
                components/device_menu.rs) ----- */
             .slot-line { min-height: 1.5rem; margin: 0.25rem 0; color: var(--muted); }
@@ -199,5 +158,65 @@ pub fn global_style() -> Html {
             .device select { min-height: 44px; max-width: 100%; font: inherit; }
             /* ----- end of /in-call ----- */
         "#)} />
+        { pages_style() }
+        </>
     }
+}
+
+/// The rules of the pages only the whole app has (`/check`, `/history`): the first load does not
+/// carry them.
+#[cfg(feature = "extra-pages")]
+fn pages_style() -> Html {
+    html! {
+        <Global css={css!(r#"
+            /* ----- /check: the device check (pages/check.rs) ----- */
+            .checks { list-style: none; margin: 1rem 0; padding: 0; }
+            .check {
+                display: grid; grid-template-columns: 5.5rem 1fr; gap: 0.1rem 0.75rem;
+                padding: 0.6rem 0; border-top: 1px solid var(--line); overflow-wrap: anywhere;
+            }
+            .check > :not(.badge) { grid-column: 2; }
+            .badge {
+                grid-row: 1 / span 4; align-self: start; text-align: center; font-size: 0.8rem;
+                border-radius: 1rem; padding: 0.1rem 0.4rem; background: var(--bg);
+                color: var(--muted);
+            }
+            .check.pass .badge { background: #e3f3e5; color: #1e6a2a; }
+            .check.fail .badge { background: #fbe4e2; color: var(--danger); }
+            .check.running .badge { background: #e4eefa; color: var(--accent); }
+            .name { font-weight: 600; }
+            .advice { color: var(--danger); font-size: 0.875rem; }
+            .check meter { width: 100%; height: 0.75rem; }
+            .check button { justify-self: start; margin-top: 0.25rem; }
+            .summary { padding: 0.75rem; border-radius: 0.5rem; background: var(--bg); }
+            .summary.pass { background: #e3f3e5; }
+            .summary.fail { background: #fbe4e2; }
+            /* ----- /history: the call history table (pages/history.rs) ----- */
+            .visually-hidden {
+                position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
+                overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
+            }
+            .history-box { min-height: 14rem; overflow-x: auto; }
+            .history-box[aria-busy] table { opacity: 0.6; }
+            table.history { width: 100%; border-collapse: collapse; font-size: 0.8125rem; }
+            table.history th {
+                text-align: left; font-weight: 600; color: var(--muted); padding: 0.25rem;
+                border-bottom: 1px solid var(--line); vertical-align: bottom;
+            }
+            table.history td {
+                padding: 0.5rem 0.25rem; border-bottom: 1px solid var(--line);
+                vertical-align: middle;
+            }
+            table.history .direction, table.history time, table.history .peer { display: block; }
+            table.history .direction { white-space: nowrap; }
+            table.history .peer { overflow-wrap: anywhere; }
+            table.history .missed { color: var(--danger); }
+            table.history button.call-back { padding: 0.25rem 0.5rem; font-size: inherit; }
+        "#)} />
+    }
+}
+
+#[cfg(not(feature = "extra-pages"))]
+fn pages_style() -> Html {
+    Html::default()
 }

@@ -72,64 +72,78 @@ impl Outcome {
     /// What it measured, and what to do when it failed, in `t`'s words.
     fn describe(&self, t: &Strings) -> (String, Option<&'static str>) {
         let failed = |e: &CheckError, advice| match e {
-            CheckError::AudioBlocked => (t.audio_blocked.to_owned(), Some(t.advice_audio_blocked)),
-            CheckError::Microphone(MediaError::PermissionDenied) => {
-                (t.permission_denied.to_owned(), Some(t.advice_permission))
-            }
-            CheckError::Microphone(MediaError::NoDevice) => {
-                (t.mic_no_device.to_owned(), Some(t.advice_mic_no_device))
-            }
-            e => ((t.check_failed)(&e.to_string()), Some(advice)),
+            CheckError::AudioBlocked => (
+                t.pages.audio_blocked.to_owned(),
+                Some(t.pages.advice_audio_blocked),
+            ),
+            CheckError::Microphone(MediaError::PermissionDenied) => (
+                t.pages.permission_denied.to_owned(),
+                Some(t.pages.advice_permission),
+            ),
+            CheckError::Microphone(MediaError::NoDevice) => (
+                t.pages.mic_no_device.to_owned(),
+                Some(t.pages.advice_mic_no_device),
+            ),
+            e => ((t.pages.check_failed)(&e.to_string()), Some(advice)),
         };
         match self {
             Outcome::Browser(support) => {
                 let speaker = if support.speaker_selection {
-                    t.speaker_selection_yes
+                    t.pages.speaker_selection_yes
                 } else {
-                    t.speaker_selection_no
+                    t.pages.speaker_selection_no
                 };
                 if support.browser_ok() {
-                    (format!("{} {speaker}", t.browser_ok), None)
+                    (format!("{} {speaker}", t.pages.browser_ok), None)
                 } else {
-                    let missing = (t.browser_missing)(&support.missing().join(t.list_separator));
-                    (missing, Some(t.advice_browser))
+                    let missing =
+                        (t.pages.browser_missing)(&support.missing().join(t.pages.list_separator));
+                    (missing, Some(t.pages.advice_browser))
                 }
             }
-            Outcome::Secure(true) => (t.secure_ok.to_owned(), None),
-            Outcome::Secure(false) => (t.secure_fail.to_owned(), Some(t.advice_secure)),
+            Outcome::Secure(true) => (t.pages.secure_ok.to_owned(), None),
+            Outcome::Secure(false) => (t.pages.secure_fail.to_owned(), Some(t.pages.advice_secure)),
             Outcome::Permission(permission) => match permission {
-                Permission::Granted => (t.permission_granted.to_owned(), None),
-                Permission::Denied => (t.permission_denied.to_owned(), Some(t.advice_permission)),
-                Permission::Prompt => (t.permission_prompt.to_owned(), None),
-                Permission::Unknown => (t.permission_unknown.to_owned(), None),
+                Permission::Granted => (t.pages.permission_granted.to_owned(), None),
+                Permission::Denied => (
+                    t.pages.permission_denied.to_owned(),
+                    Some(t.pages.advice_permission),
+                ),
+                Permission::Prompt => (t.pages.permission_prompt.to_owned(), None),
+                Permission::Unknown => (t.pages.permission_unknown.to_owned(), None),
             },
             Outcome::Mic(Ok(level)) => {
                 let db = format!("{:.0}", level.peak_dbfs().max(-100.0));
                 if level.heard() {
-                    ((t.mic_heard)(&db), None)
+                    ((t.pages.mic_heard)(&db), None)
                 } else {
-                    ((t.mic_silent)(&db), Some(t.advice_mic_silent))
+                    ((t.pages.mic_silent)(&db), Some(t.pages.advice_mic_silent))
                 }
             }
-            Outcome::Mic(Err(e)) => failed(e, t.advice_mic_silent),
+            Outcome::Mic(Err(e)) => failed(e, t.pages.advice_mic_silent),
             Outcome::Speaker {
                 heard_nothing: true,
                 ..
-            } => (t.tone_not_heard.to_owned(), Some(t.advice_speaker)),
-            Outcome::Speaker { played: Ok(_), .. } => (t.tone_played.to_owned(), None),
-            Outcome::Speaker { played: Err(e), .. } => failed(e, t.advice_speaker),
-            Outcome::Signaling(Ok(rtt)) => ((t.rtt)(rtt.median_ms.ceil() as u32), None),
+            } => (
+                t.pages.tone_not_heard.to_owned(),
+                Some(t.pages.advice_speaker),
+            ),
+            Outcome::Speaker { played: Ok(_), .. } => (t.pages.tone_played.to_owned(), None),
+            Outcome::Speaker { played: Err(e), .. } => failed(e, t.pages.advice_speaker),
+            Outcome::Signaling(Ok(rtt)) => ((t.pages.rtt)(rtt.median_ms.ceil() as u32), None),
             Outcome::Signaling(Err(CheckError::Refused(_))) => {
-                (t.signaling_old_server.to_owned(), None)
+                (t.pages.signaling_old_server.to_owned(), None)
             }
-            Outcome::Signaling(Err(e)) => failed(e, t.advice_signaling),
-            Outcome::Relay(None) => (t.relay_log_in.to_owned(), None),
+            Outcome::Signaling(Err(e)) => failed(e, t.pages.advice_signaling),
+            Outcome::Relay(None) => (t.pages.relay_log_in.to_owned(), None),
             Outcome::Relay(Some(Ok(relay))) => {
                 let address = format!("{} ({})", relay.address, relay.protocol);
-                ((t.relay_ok)(&address), None)
+                ((t.pages.relay_ok)(&address), None)
             }
-            Outcome::Relay(Some(Err(CheckError::NoTurnServer))) => (t.relay_none.to_owned(), None),
-            Outcome::Relay(Some(Err(e))) => failed(e, t.advice_relay),
+            Outcome::Relay(Some(Err(CheckError::NoTurnServer))) => {
+                (t.pages.relay_none.to_owned(), None)
+            }
+            Outcome::Relay(Some(Err(e))) => failed(e, t.pages.advice_relay),
         }
     }
 }
@@ -362,17 +376,17 @@ pub fn CheckPage() -> Html {
     let rows = CheckId::ALL.iter().zip(&checks.rows).map(|(&id, row)| {
         let (slug, name) = names(t, id);
         let (status, class, value, advice) = match row {
-            Row::Waiting => (t.status_waiting, "waiting", None, None),
+            Row::Waiting => (t.pages.status_waiting, "waiting", None, None),
             Row::Running | Row::AwaitingLogin => {
-                let listening = (id == CheckId::MicLevel).then(|| t.mic_listening.to_owned());
-                (t.status_running, "running", listening, None)
+                let listening = (id == CheckId::MicLevel).then(|| t.pages.mic_listening.to_owned());
+                (t.pages.status_running, "running", listening, None)
             }
             Row::Done(outcome) => {
                 let (value, advice) = outcome.describe(t);
                 let (status, class) = match outcome.verdict() {
-                    Verdict::Pass => (t.status_passed, "pass"),
-                    Verdict::Fail => (t.status_failed, "fail"),
-                    Verdict::Skipped => (t.status_skipped, "skipped"),
+                    Verdict::Pass => (t.pages.status_passed, "pass"),
+                    Verdict::Fail => (t.pages.status_failed, "fail"),
+                    Verdict::Skipped => (t.pages.status_skipped, "skipped"),
                 };
                 (status, class, Some(value), advice)
             }
@@ -394,14 +408,14 @@ pub fn CheckPage() -> Html {
                 }
                 if meter {
                     <meter min="0" max="1" value={checks.level.to_string()}
-                        aria-label={t.mic_meter_label}></meter>
+                        aria-label={t.pages.mic_meter_label}></meter>
                 }
                 if let Some(advice) = advice {
                     <span class="advice">{ advice }</span>
                 }
                 if can_deny_tone {
                     <button type="button" onclick={heard_nothing.clone()}>
-                        { t.tone_heard_nothing }
+                        { t.pages.tone_heard_nothing }
                     </button>
                 }
             </li>
@@ -411,21 +425,21 @@ pub fn CheckPage() -> Html {
         ids.iter()
             .map(|&id| names(t, id).1)
             .collect::<Vec<_>>()
-            .join(t.list_separator)
+            .join(t.pages.list_separator)
     };
     let summary_text = if !summary.is_done() {
-        t.summary_running.to_owned()
+        t.pages.summary_running.to_owned()
     } else if summary.all_passed() {
-        t.summary_passed.to_owned()
+        t.pages.summary_passed.to_owned()
     } else {
-        (t.summary_failed)(&list_names(&summary.failed))
+        (t.pages.summary_failed)(&list_names(&summary.failed))
     };
     let skipped = (summary.is_done() && !summary.skipped.is_empty())
-        .then(|| (t.summary_skipped)(&list_names(&summary.skipped)));
+        .then(|| (t.pages.summary_skipped)(&list_names(&summary.skipped)));
     html! {
         <section class="card">
-            <h2 ref={heading} tabindex="-1">{ t.check_title }</h2>
-            <p class="detail hint">{ t.check_intro }</p>
+            <h2 ref={heading} tabindex="-1">{ t.pages.check_title }</h2>
+            <p class="detail hint">{ t.pages.check_intro }</p>
             <ul class="checks">{ for rows }</ul>
             <div id="check-summary" role="status" aria-live="polite"
                 class={classes!("summary", summary.is_done().then_some(
@@ -437,9 +451,9 @@ pub fn CheckPage() -> Html {
             </div>
             <div class="actions">
                 <button type="button" class="primary" onclick={run_again}
-                    disabled={!summary.is_done()}>{ t.run_again }</button>
+                    disabled={!summary.is_done()}>{ t.pages.run_again }</button>
             </div>
-            <p class="links"><Link<Route> to={Route::Login}>{ t.check_back }</Link<Route>></p>
+            <p class="links"><Link<Route> to={Route::Login}>{ t.pages.check_back }</Link<Route>></p>
         </section>
     }
 }
@@ -468,13 +482,13 @@ fn start_run(
 /// A check's element ID part and its name.
 fn names(t: &Strings, id: CheckId) -> (&'static str, &'static str) {
     match id {
-        CheckId::Browser => ("browser", t.check_browser),
-        CheckId::SecureContext => ("secure", t.check_secure),
-        CheckId::MicPermission => ("permission", t.check_permission),
-        CheckId::MicLevel => ("mic", t.check_mic),
-        CheckId::Speaker => ("speaker", t.check_speaker),
-        CheckId::Signaling => ("signaling", t.check_signaling),
-        CheckId::Relay => ("relay", t.check_relay),
+        CheckId::Browser => ("browser", t.pages.check_browser),
+        CheckId::SecureContext => ("secure", t.pages.check_secure),
+        CheckId::MicPermission => ("permission", t.pages.check_permission),
+        CheckId::MicLevel => ("mic", t.pages.check_mic),
+        CheckId::Speaker => ("speaker", t.pages.check_speaker),
+        CheckId::Signaling => ("signaling", t.pages.check_signaling),
+        CheckId::Relay => ("relay", t.pages.check_relay),
     }
 }
 

@@ -102,27 +102,27 @@ pub fn HistoryPage() -> Html {
         Callback::from(move |_| page.set(*page + 1))
     };
     let status = match &*loaded {
-        _ if *loading => t.history_loading.to_owned(),
-        Loaded::Failed(why) => (t.history_failed)(why),
-        Loaded::Page(p) if p.entries.is_empty() => t.history_empty.to_owned(),
-        _ => (t.history_page)(*page + 1),
+        _ if *loading => t.pages.history_loading.to_owned(),
+        Loaded::Failed(why) => (t.pages.history_failed)(why),
+        Loaded::Page(p) if p.entries.is_empty() => t.pages.history_empty.to_owned(),
+        _ => (t.pages.history_page)(*page + 1),
     };
     let failed = matches!(&*loaded, Loaded::Failed(_)) && !*loading;
     html! {
         <section class="card" aria-labelledby="history-title">
             <div class="row spread">
                 <h2 id="history-title">{ t.history_link }</h2>
-                <Link<Route> to={Route::Call} classes="back-link">{ t.back_to_call }</Link<Route>>
+                <Link<Route> to={Route::Call} classes="back-link">{ t.pages.back_to_call }</Link<Route>>
             </div>
             <div class="history-box" aria-busy={loading.then_some("true")}>
                 <table id="history" class="history">
                     <thead>
                         <tr>
-                            <th scope="col">{ t.history_call }</th>
-                            <th scope="col">{ t.history_when }</th>
-                            <th scope="col">{ t.history_outcome }</th>
+                            <th scope="col">{ t.pages.history_call }</th>
+                            <th scope="col">{ t.pages.history_when }</th>
+                            <th scope="col">{ t.pages.history_outcome }</th>
                             <th scope="col">
-                                <span class="visually-hidden">{ t.history_actions }</span>
+                                <span class="visually-hidden">{ t.pages.history_actions }</span>
                             </th>
                         </tr>
                     </thead>
@@ -142,9 +142,9 @@ pub fn HistoryPage() -> Html {
             </div>
             <nav class="actions" aria-label={t.history_link}>
                 <button id="history-newer" type="button" onclick={newer}
-                    disabled={*loading || *page == 0}>{ t.newer }</button>
+                    disabled={*loading || *page == 0}>{ t.pages.newer }</button>
                 <button id="history-older" type="button" onclick={older}
-                    disabled={*loading || !more}>{ t.older }</button>
+                    disabled={*loading || !more}>{ t.pages.older }</button>
             </nav>
         </section>
     }
@@ -153,8 +153,8 @@ pub fn HistoryPage() -> Html {
 /// One call of the history, as a table row.
 fn row(t: &Strings, entry: &HistoryEntry, can_call: bool, call_back: &Callback<String>) -> Html {
     let (icon, direction) = match entry.direction {
-        CallDirection::Outgoing => ("↗", t.outgoing),
-        CallDirection::Incoming => ("↙", t.incoming),
+        CallDirection::Outgoing => ("↗", t.pages.outgoing),
+        CallDirection::Incoming => ("↙", t.pages.incoming),
     };
     let missed = entry.outcome == HistoryOutcome::Missed;
     let duration = if entry.answered {
@@ -185,7 +185,7 @@ fn row(t: &Strings, entry: &HistoryEntry, can_call: bool, call_back: &Callback<S
             </td>
             <td>
                 <button type="button" class="call-back" disabled={!can_call} {onclick}
-                    aria-label={(t.call_back_label)(&entry.peer)}>{ t.call_back }</button>
+                    aria-label={(t.pages.call_back_label)(&entry.peer)}>{ t.pages.call_back }</button>
             </td>
         </tr>
     }
@@ -194,14 +194,14 @@ fn row(t: &Strings, entry: &HistoryEntry, can_call: bool, call_back: &Callback<S
 /// How a call ended, in words.
 fn outcome_text(t: &Strings, outcome: HistoryOutcome) -> &'static str {
     match outcome {
-        HistoryOutcome::Answered => t.outcome_answered,
-        HistoryOutcome::Rejected => t.outcome_rejected,
-        HistoryOutcome::Busy => t.outcome_busy,
-        HistoryOutcome::NoAnswer => t.outcome_no_answer,
-        HistoryOutcome::Cancelled => t.outcome_cancelled,
-        HistoryOutcome::Missed => t.outcome_missed,
-        HistoryOutcome::Failed => t.outcome_failed,
-        HistoryOutcome::ConnectionLost => t.outcome_connection_lost,
+        HistoryOutcome::Answered => t.pages.outcome_answered,
+        HistoryOutcome::Rejected => t.pages.outcome_rejected,
+        HistoryOutcome::Busy => t.pages.outcome_busy,
+        HistoryOutcome::NoAnswer => t.pages.outcome_no_answer,
+        HistoryOutcome::Cancelled => t.pages.outcome_cancelled,
+        HistoryOutcome::Missed => t.pages.outcome_missed,
+        HistoryOutcome::Failed => t.pages.outcome_failed,
+        HistoryOutcome::ConnectionLost => t.pages.outcome_connection_lost,
     }
 }
 
@@ -229,10 +229,10 @@ fn direction_key(direction: CallDirection) -> &'static str {
 /// Why the history could not be had, in words.
 fn reason(t: &Strings, error: &HistoryError) -> String {
     match error {
-        HistoryError::Unsupported => t.history_unsupported.to_owned(),
-        HistoryError::Unauthorized(_) => t.history_refused.to_owned(),
+        HistoryError::Unsupported => t.pages.history_unsupported.to_owned(),
+        HistoryError::Unauthorized(_) => t.pages.history_refused.to_owned(),
         HistoryError::NotLoggedIn => t.not_logged_in.to_owned(),
-        HistoryError::Unreachable => t.history_unreachable.to_owned(),
+        HistoryError::Unreachable => t.pages.history_unreachable.to_owned(),
         HistoryError::Server { message, .. } if !message.is_empty() => message.clone(),
         HistoryError::Server { status, .. } => (t.server_refused)(*status),
         HistoryError::BadAnswer => t.server_bad_answer.to_owned(),
